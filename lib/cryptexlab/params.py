@@ -1,0 +1,246 @@
+"""Typed parameter profiles: load ``params/<name>.yaml``, apply ``-p`` overrides, validate.
+
+A profile names the notebooks of a run in order and holds one section per notebook, plus
+the shared ``data`` section (which candles, which periods). Every key is checked before
+anything runs: an unknown key, a wrong type or an out-of-range value is a
+:class:`~cryptexlab.errors.ParamsError` that names the key, the value, the rule and the file.
+
+Example:
+    >>> profile = load_profile("smoke", overrides=["data.synthetic.hours=2000"])
+    >>> profile.data.synthetic.hours
+    2000
+    >>> sorted(profile.notebook_parameters("01_data"))
+    ['acf_lags', 'candles_shown', 'data']
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cryptexlab.errors import ParamsError
+from cryptexlab.paths import PARAMS_DIR, resolve
+
+Freq = Literal["1h", "4h", "1d"]
+
+
+class Section(BaseModel):
+    """Base of every profile section: unknown keys are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+class SyntheticConfig(Section):
+    """The embedded default series, used when ``data.path`` is null."""
+
+    kind: Literal["default", "martingale", "planted"] = "default"
+    hours: int = Field(8760, ge=500, le=500_000, description="length of the series in hours")
+    seed: int = Field(7, ge=0, description="random seed; the same seed gives the same series")
+
+
+class SplitConfig(Section):
+    """Chronological train/validation/test shares of the rows (they must sum to 1)."""
+
+    train: float = Field(0.7, gt=0, lt=1)
+    val: float = Field(0.15, gt=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(
+                f"train + val + test must sum to 1 but got {self.train} + {self.val} + "
+                f"{self.test} = {total:g}"
+            )
+        return self
+
+
+class DataConfig(Section):
+    """Which candles to use and how to split them by time."""
+
+    path: str | None = Field(
+        None, description="Cryptex-format CSV (relative to the repo root); null = synthetic"
+    )
+    freq: Freq = Field("1h", description="declared step of the file")
+    repair: bool = Field(False, description="reindex missing bars and fill them as no-trade")
+    resample: Freq | None = Field(None, description="aggregate to a coarser step after loading")
+    synthetic: SyntheticConfig = SyntheticConfig()
+    split: SplitConfig = SplitConfig()
+
+    @field_validator("path")
+    @classmethod
+    def _path_exists(cls, value: str | None) -> str | None:
+        if value is not None and not resolve(value).is_file():
+            raise ValueError(
+                f"no file at {resolve(value)}; give a Cryptex CSV path (absolute or relative "
+                "to the repository root), or null for the embedded synthetic series"
+            )
+        return value
+
+
+class DataNotebook(Section):
+    """Section ``01_data``: what the data notebook shows."""
+
+    candles_shown: int = Field(24 * 14, ge=24, le=5000, description="bars in the candle chart")
+    acf_lags: int = Field(72, ge=1, le=2000, description="lags of the autocorrelation plots")
+
+
+#: Notebook name -> schema of its section. A notebook added here gets a field in Profile.
+NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
+    "01_data": DataNotebook,
+}
+
+
+class Profile(Section):
+    """A whole parameter profile (one YAML file)."""
+
+    description: str = ""
+    notebooks: list[str] = Field(min_length=1)
+    data: DataConfig = DataConfig()
+    data_notebook: DataNotebook = Field(DataNotebook(), alias="01_data")
+
+    @field_validator("notebooks")
+    @classmethod
+    def _known_notebooks(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in NOTEBOOK_SECTIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown notebook(s) {unknown}; known notebooks: {sorted(NOTEBOOK_SECTIONS)}"
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"each notebook may appear once, got {names}")
+        return names
+
+    def section(self, notebook: str) -> Section:
+        """The section of one notebook (its own parameters only)."""
+        for name, field in type(self).model_fields.items():
+            if field.alias == notebook:
+                return getattr(self, name)
+        raise ParamsError(f"no section for notebook {notebook!r}; known: {sorted(NOTEBOOK_SECTIONS)}")
+
+    def notebook_parameters(self, notebook: str) -> dict[str, Any]:
+        """The papermill parameters of one notebook: its section's keys plus ``data``."""
+        return {"data": self.data.model_dump(), **self.section(notebook).model_dump()}
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles in ``params/``."""
+    return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+
+
+def profile_path(name_or_path: str | Path) -> Path:
+    """``quick`` -> ``params/quick.yaml``; a path to a YAML file is returned resolved."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or "/" in text:
+        path = resolve(text)
+    else:
+        path = PARAMS_DIR / f"{text}.yaml"
+    if not path.is_file():
+        raise ParamsError(
+            f"no profile {text!r} (looked for {path}); available profiles: "
+            f"{', '.join(available_profiles())}"
+        )
+    return path
+
+
+def load_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Profile:
+    """Load, override and validate a profile.
+
+    Args:
+        name_or_path: A profile name in ``params/`` (``"quick"``) or a YAML path.
+        overrides: ``"dotted.key=value"`` strings; values are parsed as YAML scalars.
+
+    Raises:
+        ParamsError: naming the file or override, the key, the value and the rule.
+    """
+    path = profile_path(name_or_path)
+    raw = _read_yaml(path)
+    profile = _validate(raw, source=str(path))
+    if not overrides:
+        return profile
+    merged = copy.deepcopy(raw)
+    for item in overrides:
+        _apply_override(merged, item)
+    return _validate(merged, source=f"{path} with -p {' -p '.join(overrides)}")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: a profile must be a mapping of keys, got {type(raw).__name__}")
+    return raw
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    """Set ``a.b.c=value`` in the nested dict ``raw`` (value parsed as YAML)."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ParamsError(
+            f"override {item!r} must look like key=value, e.g. -p data.path=data/candles.csv"
+        )
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"override {item!r}: value {text!r} is not a YAML scalar: {exc}") from None
+    parts = key.strip().split(".")
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ParamsError(
+                f"override {item!r}: {'.'.join(parts[: i + 1])} is a value, not a section"
+            )
+        node = child
+    node[parts[-1]] = value
+
+
+def _validate(raw: dict[str, Any], source: str) -> Profile:
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError("\n".join(_describe(err, source) for err in exc.errors())) from None
+    explicit = {Profile.model_fields[f].alias for f in profile.model_fields_set} & set(NOTEBOOK_SECTIONS)
+    stray = sorted(explicit - set(profile.notebooks))
+    if stray:
+        raise ParamsError(
+            f"{source}: section(s) {stray} are set but those notebooks are not in "
+            f"notebooks={profile.notebooks}; add them to notebooks or remove the sections"
+        )
+    return profile
+
+
+def _describe(err: Any, source: str) -> str:
+    """One readable line per pydantic error: key, value, rule, file."""
+    loc = tuple(err["loc"])
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        where = f" under '{'.'.join(map(str, loc[:-1]))}'" if loc[:-1] else ""
+        return f"{source}: unknown key '{dotted}'. Allowed keys{where}: {', '.join(allowed)}"
+    rule = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{source}: required key '{dotted}' is missing"
+    return f"{source}: {dotted} = {err.get('input')!r} is invalid: {rule}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Keys accepted at a location of the profile (aliases where fields have them)."""
+    model: Any = Profile
+    for part in loc:
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        annotation = fields[part].annotation if part in fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [f.alias or n for n, f in model.model_fields.items()]

@@ -1,0 +1,1 @@
+"""Plotly figures used by the notebooks (each function returns a ``go.Figure``)."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: offline model hub, the real Cryptex files, one smoke run of the pipeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from cryptexlab.paths import SHARED_DATA_DIR  # noqa: E402
+
+HEADER = "timestamp,open,close,high,low,volume"
+
+
+@pytest.fixture
+def real_hourly() -> Path:
+    """The real hourly BTC file beside the repository (always present in CI)."""
+    path = SHARED_DATA_DIR / "candlesticks-h.csv"
+    if not path.is_file():
+        pytest.skip(f"real Cryptex data not found at {path}")
+    return path
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path):
+    """Write CSV text (header added unless given) to a temp file and return its path."""
+
+    def _write(body: str, header: str | None = HEADER, name: str = "candles.csv") -> Path:
+        path = tmp_path / name
+        text = (header + "\n" if header is not None else "") + body.strip("\n") + ("\n" if body else "")
+        path.write_text(text)
+        return path
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory):
+    """One run of the smoke profile into a temporary reports folder (shared by several tests)."""
+    from cryptexlab.params import load_profile
+    from cryptexlab.pipeline import run_profile
+
+    reports = tmp_path_factory.mktemp("reports")
+    lines: list[str] = []
+    result = run_profile(load_profile("smoke"), profile_name="smoke", reports_dir=reports, echo=lines.append)
+    return result, lines
+
+
+def hours(n: int, start: str = "2024-01-01") -> list[int]:
+    """n consecutive hourly Unix timestamps in seconds."""
+    idx = pd.date_range(start, periods=n, freq="1h", tz="UTC")
+    return [int(t.timestamp()) for t in idx]

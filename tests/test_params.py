@@ -1,0 +1,166 @@
+"""Profiles: the committed ones validate; every documented error names key, value, rule, file."""
+
+from __future__ import annotations
+
+import pytest
+
+from cryptexlab.errors import ParamsError
+from cryptexlab.params import (
+    NOTEBOOK_SECTIONS,
+    DataConfig,
+    DataNotebook,
+    available_profiles,
+    load_profile,
+)
+from cryptexlab.paths import PARAMS_DIR
+
+
+@pytest.mark.parametrize("name", available_profiles())
+def test_committed_profiles_validate(name: str) -> None:
+    profile = load_profile(name)
+    assert profile.notebooks
+    assert set(profile.notebooks) <= set(NOTEBOOK_SECTIONS)
+
+
+def test_quick_and_smoke_exist() -> None:
+    assert {"quick", "smoke"} <= set(available_profiles())
+
+
+def test_notebook_gets_only_its_section_and_data() -> None:
+    profile = load_profile("smoke")
+    params = profile.notebook_parameters("01_data")
+    assert set(params) == {"data", *DataNotebook.model_fields}
+    assert params["data"] == profile.data.model_dump()
+
+
+def _profile(tmp_path, text: str):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_names_key_file_and_allowed_keys(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\ndata:\n  pth: x.csv\n")
+    with pytest.raises(ParamsError) as err:
+        load_profile(path)
+    msg = str(err.value)
+    assert "unknown key 'data.pth'" in msg
+    assert str(path) in msg
+    for key in ("path", "freq", "repair", "resample", "synthetic", "split"):
+        assert key in msg
+
+
+def test_unknown_top_level_key(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\nbudget: 3\n")
+    with pytest.raises(ParamsError, match=r"unknown key 'budget'\. Allowed keys: description, notebooks, data, 01_data"):
+        load_profile(path)
+
+
+def test_wrong_type_names_key_value_and_rule(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\n01_data:\n  acf_lags: many\n")
+    with pytest.raises(ParamsError, match=r"01_data\.acf_lags = 'many' is invalid: Input should be a valid integer"):
+        load_profile(path)
+
+
+def test_out_of_range_names_rule(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\ndata:\n  synthetic: {hours: 10}\n")
+    with pytest.raises(ParamsError, match=r"data\.synthetic\.hours = 10 is invalid: Input should be greater than or equal to 500"):
+        load_profile(path)
+
+
+def test_split_must_sum_to_one(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\ndata:\n  split: {train: 0.8, val: 0.15, test: 0.15}\n")
+    with pytest.raises(ParamsError, match=r"train \+ val \+ test must sum to 1 but got 0.8 \+ 0.15 \+ 0.15 = 1.1"):
+        load_profile(path)
+
+
+def test_literal_choices_listed(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\ndata: {freq: 2h}\n")
+    with pytest.raises(ParamsError, match=r"data\.freq = '2h' is invalid: Input should be '1h', '4h' or '1d'"):
+        load_profile(path)
+
+
+def test_unknown_notebook(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data, 09_magic]\n")
+    with pytest.raises(ParamsError, match=r"unknown notebook\(s\) \['09_magic'\]; known notebooks"):
+        load_profile(path)
+
+
+def test_section_values_reach_the_notebook(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data]\n01_data: {acf_lags: 5}\n")
+    assert load_profile(path).section("01_data").acf_lags == 5  # type: ignore[attr-defined]
+
+
+def test_missing_notebooks_key(tmp_path) -> None:
+    path = _profile(tmp_path, "data: {freq: 1h}\n")
+    with pytest.raises(ParamsError, match=r"required key 'notebooks' is missing"):
+        load_profile(path)
+
+
+def test_not_a_mapping(tmp_path) -> None:
+    path = _profile(tmp_path, "- just\n- a list\n")
+    with pytest.raises(ParamsError, match=r"a profile must be a mapping of keys, got list"):
+        load_profile(path)
+
+
+def test_invalid_yaml(tmp_path) -> None:
+    path = _profile(tmp_path, "notebooks: [01_data\n")
+    with pytest.raises(ParamsError, match=r"not valid YAML"):
+        load_profile(path)
+
+
+def test_unknown_profile_lists_available() -> None:
+    with pytest.raises(ParamsError, match=r"no profile 'nope'.*available profiles: .*quick.*smoke"):
+        load_profile("nope")
+
+
+def test_override_applies_and_is_typed() -> None:
+    profile = load_profile("smoke", overrides=["data.synthetic.hours=2000", "data.synthetic.kind=planted"])
+    assert profile.data.synthetic.hours == 2000
+    assert profile.data.synthetic.kind == "planted"
+
+
+def test_override_null_path() -> None:
+    assert load_profile("smoke", overrides=["data.path=null"]).data.path is None
+
+
+def test_override_real_path(real_hourly) -> None:
+    profile = load_profile("smoke", overrides=[f"data.path={real_hourly}"])
+    assert profile.data.path == str(real_hourly)
+
+
+def test_override_unknown_key_goes_through_validation() -> None:
+    with pytest.raises(ParamsError) as err:
+        load_profile("smoke", overrides=["data.pth=x.csv"])
+    msg = str(err.value)
+    assert "unknown key 'data.pth'" in msg and "-p data.pth=x.csv" in msg and "smoke.yaml" in msg
+
+
+def test_override_bad_value() -> None:
+    with pytest.raises(ParamsError, match=r"data\.repair = 'maybe' is invalid: Input should be a valid boolean"):
+        load_profile("smoke", overrides=["data.repair=maybe"])
+
+
+def test_override_without_equals() -> None:
+    with pytest.raises(ParamsError, match=r"override 'data.path' must look like key=value"):
+        load_profile("smoke", overrides=["data.path"])
+
+
+def test_override_into_a_value() -> None:
+    with pytest.raises(ParamsError, match=r"data.synthetic.kind is a value, not a section"):
+        load_profile("smoke", overrides=["data.synthetic.kind.x=1"])
+
+
+def test_missing_data_file_is_an_error(tmp_path) -> None:
+    with pytest.raises(ParamsError, match=r"data\.path = '/no/such.csv' is invalid: no file at /no/such.csv"):
+        load_profile("smoke", overrides=["data.path=/no/such.csv"])
+
+
+def test_data_config_is_frozen() -> None:
+    config = DataConfig()
+    with pytest.raises(Exception):
+        config.freq = "4h"  # type: ignore[misc]
+
+
+def test_profiles_live_in_params_dir() -> None:
+    assert (PARAMS_DIR / "quick.yaml").is_file()
