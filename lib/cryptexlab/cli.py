@@ -2,6 +2,8 @@
 
     cryptexlab data validate PATH [--freq 1h] [--repair] [--json]
     cryptexlab data synth --kind default|martingale|planted --hours N --seed S --out PATH
+    cryptexlab data features [PATH] --feature-set NAME [--json]
+    cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
 
 Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
 """
@@ -13,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from cryptexlab.errors import CryptexError
+from cryptexlab.errors import CryptexError, DataError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -39,6 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=7)
     synth.add_argument("--out", required=True, help="output CSV path")
     synth.set_defaults(handler=_data_synth)
+
+    feats = data_cmds.add_parser("features", help="build a feature set and list its features")
+    feats.add_argument("path", nargs="?", help="Cryptex CSV; omitted = the embedded synthetic default")
+    feats.add_argument("--feature-set", default="CRYPTEX_BASIC", help="e.g. CRYPTEX_ENHANCED")
+    feats.add_argument("--freq", default="1h", choices=["1h", "4h", "1d"])
+    feats.add_argument("--repair", action="store_true")
+    feats.add_argument("--json", action="store_true")
+    feats.set_defaults(handler=_data_features)
+
+    fetch = data_cmds.add_parser("fetch", help="download candles from an exchange (ccxt), resumable")
+    fetch.add_argument("--exchange", default="binanceus")
+    fetch.add_argument("--symbol", default="BTC/USDT")
+    fetch.add_argument("--timeframe", default="1h")
+    fetch.add_argument("--since", default="2019-09-23", help="UTC date or time of the first bar")
+    fetch.add_argument("--out", required=True, help="Cryptex CSV to write or extend")
+    fetch.set_defaults(handler=_data_fetch)
     return parser
 
 
@@ -79,6 +97,52 @@ def _data_synth(args: argparse.Namespace) -> int:
     frame = synthetic_frame(kind=args.kind, hours=args.hours, seed=args.seed)
     path = write_cryptex_csv(frame, args.out)
     print(f"wrote {len(frame):,} synthetic {args.kind} bars (seed {args.seed}) to {path}")
+    return 0
+
+
+def _data_features(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cryptexlab.data.source import load_features
+    from cryptexlab.params import DataConfig
+
+    try:
+        path = str(Path(args.path).resolve()) if args.path else None  # relative to the shell's cwd
+        config = DataConfig(path=path, freq=args.freq, repair=args.repair, feature_set=args.feature_set)
+    except ValueError as exc:  # pydantic's ValidationError: an unknown feature set or a missing file
+        from cryptexlab.data.features import FEATURE_SETS
+
+        if args.feature_set not in FEATURE_SETS:
+            raise DataError(f"unknown feature set {args.feature_set!r}; valid names: {', '.join(FEATURE_SETS)}") from None
+        raise DataError(f"{args.path}: no such file; pass a Cryptex CSV path or omit it for the synthetic default") from exc
+    candles, feats = load_features(config)
+    doc = {"source": candles.report.source, "feature_set": feats.feature_set, "rows": len(feats.frame),
+           "warmup_rows": feats.warmup_rows, "feature_count": len(feats.names), "features": feats.names}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"{doc['feature_set']} on {doc['source']}")
+    print(f"  rows          {doc['rows']:,} (after dropping {doc['warmup_rows']} warm-up rows)")
+    print(f"  features      {doc['feature_count']}")
+    for name in feats.names:
+        print(f"    {name}")
+    return 0
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from cryptexlab.data.fetch import fetch_candles, make_exchange
+
+    exchange = make_exchange(args.exchange)
+    with tqdm(desc=f"{args.exchange} {args.symbol} {args.timeframe}", unit=" bars") as bar:
+        summary = fetch_candles(exchange, args.symbol, args.timeframe, args.since, Path(args.out),
+                                progress=lambda n, last: (setattr(bar, "n", n), bar.set_postfix_str(str(last))))
+    verb = "appended" if summary.resumed else "wrote"
+    print(f"{verb} {summary.rows_written:,} bars ({summary.first} to {summary.last}) to {args.out} "
+          f"in {summary.pages} pages, {summary.retries} retries")
     return 0
 
 

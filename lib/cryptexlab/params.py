@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -43,14 +44,36 @@ class SyntheticConfig(Section):
 
 
 class SplitConfig(Section):
-    """Chronological train/validation/test shares of the rows (they must sum to 1)."""
+    """Chronological train/validation/test periods: shares of the rows, or two dates.
+
+    With ``train_end`` and ``val_end`` (ISO dates, UTC, exclusive) the periods are cut by time
+    and the shares must be left out. ``gap`` rows between consecutive periods belong to none;
+    null means ``pred_len`` (the least that keeps every target inside its own period).
+    """
 
     train: float = Field(0.7, gt=0, lt=1)
     val: float = Field(0.15, gt=0, lt=1)
     test: float = Field(0.15, gt=0, lt=1)
+    train_end: str | None = Field(None, description="first bar after the training period")
+    val_end: str | None = Field(None, description="first bar after the validation period")
+    gap: int | None = Field(None, ge=0, description="rows left out between periods; null = pred_len")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitConfig:
+        dates = (self.train_end, self.val_end)
+        if any(d is not None for d in dates):
+            if None in dates:
+                raise ValueError("give both train_end and val_end, or neither")
+            shares = {"train", "val", "test"} & self.model_fields_set
+            if shares:
+                raise ValueError(f"split by dates ignores shares, so leave out {sorted(shares)}")
+            try:
+                a, b = (pd.Timestamp(d, tz="UTC") for d in dates)
+            except ValueError as exc:
+                raise ValueError(f"train_end/val_end must be ISO dates: {exc}") from None
+            if not a < b:
+                raise ValueError(f"train_end {self.train_end} must be before val_end {self.val_end}")
+            return self
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-9:
             raise ValueError(
@@ -60,8 +83,33 @@ class SplitConfig(Section):
         return self
 
 
+FeatureSetName = Literal[
+    "CRYPTEX_BASIC", "CRYPTEX_ENHANCED", "CRYPTEX_EXTERNAL", "CRYPTEX_MULTISCALE", "CRYPTEX_REGIME_AWARE"
+]
+
+
+class ExternalConfig(Section):
+    """An external CSV series for CRYPTEX_EXTERNAL (see cryptexlab.data.external)."""
+
+    path: str
+    lag_hours: float = Field(1.0, ge=0, description="publication delay before a value is visible")
+    columns: list[str] | None = None
+    prefix: str = ""
+
+
+class WindowConfig(Section):
+    """Training windows: input length, horizon, target and channel handling."""
+
+    seq_len: int = Field(96, ge=2, le=4096)
+    pred_len: int = Field(24, ge=1, le=1024)
+    target: str = "close"
+    target_kind: Literal["price", "log_return"] = "price"
+    mode: Literal["channel_independent", "multivariate"] = "multivariate"
+    features: list[str] | None = Field(None, description="input columns; null = every feature")
+
+
 class DataConfig(Section):
-    """Which candles to use and how to split them by time."""
+    """Which candles to use, which features, how to split them by time and cut windows."""
 
     path: str | None = Field(
         None, description="Cryptex-format CSV (relative to the repo root); null = synthetic"
@@ -71,6 +119,20 @@ class DataConfig(Section):
     resample: Freq | None = Field(None, description="aggregate to a coarser step after loading")
     synthetic: SyntheticConfig = SyntheticConfig()
     split: SplitConfig = SplitConfig()
+    feature_set: FeatureSetName = "CRYPTEX_BASIC"
+    external: list[ExternalConfig] = Field(default_factory=list)
+    timeframes: list[Freq] = Field(default_factory=lambda: ["1h", "4h", "1d"], min_length=1)
+    n_regimes: int = Field(3, ge=2, le=8)
+    windows: WindowConfig = WindowConfig()
+
+    @model_validator(mode="after")
+    def _external_needs_its_set(self) -> DataConfig:
+        if self.external and self.feature_set != "CRYPTEX_EXTERNAL":
+            raise ValueError(
+                f"external series are only used by CRYPTEX_EXTERNAL, but feature_set is {self.feature_set}; "
+                "set data.feature_set: CRYPTEX_EXTERNAL or remove data.external"
+            )
+        return self
 
     @field_validator("path")
     @classmethod
@@ -238,8 +300,12 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """Keys accepted at a location of the profile (aliases where fields have them)."""
     model: Any = Profile
     for part in loc:
+        if isinstance(part, int):  # an item of a list section, e.g. data.external.0
+            continue
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         annotation = fields[part].annotation if part in fields else None
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -1,4 +1,4 @@
-"""One entry point from a profile's ``data`` section to validated candles.
+"""One entry point from a profile's ``data`` section to validated candles and features.
 
 Example:
     >>> from cryptexlab.params import DataConfig
@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 
 from cryptexlab.data.candles import CandleData, load_candles, resample_candles
+from cryptexlab.data.features import ExternalSource, FeatureFrame, FeatureOptions, build_features
+from cryptexlab.data.splits import split_periods
 from cryptexlab.data.synthetic import synthetic_candles
 from cryptexlab.params import DataConfig
 from cryptexlab.paths import resolve
@@ -47,3 +49,26 @@ def describe_source(config: DataConfig) -> str:
         s = config.synthetic
         return f"synthetic ({s.kind}, {s.hours} hours, seed {s.seed}) - not real market data"
     return f"{resolve(config.path)} (freq {config.freq}{', repaired' if config.repair else ''})"
+
+
+def feature_options(config: DataConfig, candles: CandleData) -> FeatureOptions:
+    """The options a feature set needs, taken from the data section.
+
+    The regime model is fit up to the end of the training period computed on the candles
+    themselves, which ends no later than the training period of the windows (those are cut
+    after the warm-up rows are dropped, so their training block ends later).
+    """
+    train = split_periods(candles.frame.index, config.split)[0]
+    sources = tuple(
+        ExternalSource(e.path, e.lag_hours, tuple(e.columns) if e.columns else None, e.prefix)
+        for e in config.external
+    )
+    return FeatureOptions(external=sources, timeframes=tuple(config.timeframes),
+                          n_regimes=config.n_regimes, train_end=train.last)
+
+
+def load_features(config: DataConfig, candles: CandleData | None = None) -> tuple[CandleData, FeatureFrame]:
+    """Candles (loaded if not given) and the configured feature set."""
+    candles = candles if candles is not None else load_data(config)
+    features = build_features(candles.frame, config.feature_set, feature_options(config, candles))
+    return candles, features

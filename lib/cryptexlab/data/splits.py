@@ -1,17 +1,22 @@
-"""Chronological train / validation / test periods of a frame.
+"""Chronological train / validation / test periods, with a gap between them.
+
+The periods are contiguous blocks in time order. ``gap`` rows at the start of the validation
+and test blocks belong to no period, so a target of ``pred_len <= gap`` bars at the end of one
+period never reaches into the next.
 
 Example:
     >>> import pandas as pd
     >>> from cryptexlab.params import SplitConfig
     >>> idx = pd.date_range("2024-01-01", periods=100, freq="1h", tz="UTC")
-    >>> [p.rows for p in split_periods(idx, SplitConfig(train=0.7, val=0.2, test=0.1))]
-    [70, 20, 10]
+    >>> [(p.name, p.start, p.stop) for p in split_periods(idx, SplitConfig(train=0.7, val=0.2, test=0.1), gap=3)]
+    [('train', 0, 70), ('val', 73, 90), ('test', 93, 100)]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from cryptexlab.errors import DataError
@@ -34,22 +39,28 @@ class Period:
         return self.stop - self.start
 
 
-def split_periods(index: pd.DatetimeIndex, split: SplitConfig) -> list[Period]:
-    """Cut the index into train, val and test blocks by the configured shares (in time order).
+def split_periods(index: pd.DatetimeIndex, split: SplitConfig, gap: int = 0) -> list[Period]:
+    """Cut the index into train, val and test blocks (shares or dates), leaving ``gap`` rows out between.
 
     Raises:
-        DataError: if any block would hold fewer than 2 rows.
+        DataError: if a period would hold fewer than 2 rows, naming the sizes.
     """
     n = len(index)
-    n_train = int(round(n * split.train))
-    n_val = int(round(n * split.val))
-    bounds = [("train", 0, n_train), ("val", n_train, n_train + n_val), ("test", n_train + n_val, n)]
+    if split.train_end is not None and split.val_end is not None:
+        a = int(np.searchsorted(index, pd.Timestamp(split.train_end, tz="UTC")))
+        b = int(np.searchsorted(index, pd.Timestamp(split.val_end, tz="UTC")))
+        how = f"train_end={split.train_end}, val_end={split.val_end}"
+    else:
+        a = int(round(n * split.train))
+        b = a + int(round(n * split.val))
+        how = f"shares train={split.train}, val={split.val}, test={split.test}"
+    bounds = [("train", 0, a), ("val", a + gap, b), ("test", b + gap, n)]
     periods = []
     for name, start, stop in bounds:
         if stop - start < 2:
             raise DataError(
-                f"the {name} period would hold {stop - start} rows of {n} (shares train="
-                f"{split.train}, val={split.val}, test={split.test}); use more data or larger shares"
+                f"the {name} period would hold {max(stop - start, 0)} rows of {n} ({how}, gap={gap}); "
+                "use more data, other shares or dates, or a smaller gap"
             )
         periods.append(Period(name, start, stop, index[start], index[stop - 1]))
     return periods

@@ -1,0 +1,149 @@
+"""Training windows without look-ahead: a lazy torch Dataset per period.
+
+A window starting at row s has inputs ``rows[s : s + seq_len]`` and targets
+``rows[s + seq_len : s + seq_len + pred_len]``. Each period (train, val, test) is a contiguous
+block of rows, separated from the next by a gap of at least ``pred_len`` rows
+(:func:`cryptexlab.data.splits.split_periods`); every window lies wholly inside its own block,
+so no training target reaches the validation period. The scaler (scikit-learn's
+``StandardScaler``) is fit on the training block only and applied to all blocks.
+
+Windows are never materialised: the Dataset keeps one scaled float32 array (rows x features)
+and slices it on demand, so memory grows with rows x features, not with the window count.
+
+Modes:
+
+* ``multivariate``: x is (seq_len, features), y is (pred_len,) of the target column.
+* ``channel_independent``: every (window, feature) pair is a sample; x is (seq_len, 1) of one
+  feature, y is (pred_len,) of the same feature (Time-LLM's channel independence, done by the data).
+
+Example:
+    >>> from cryptexlab.data.synthetic import synthetic_candles
+    >>> from cryptexlab.data.features import build_features
+    >>> from cryptexlab.params import DataConfig
+    >>> feats = build_features(synthetic_candles("default", 2000, 1).frame, "CRYPTEX_BASIC")
+    >>> w = make_windows(feats.frame, DataConfig())
+    >>> x, y = w.train[0]
+    >>> tuple(x.shape), tuple(y.shape)
+    ((96, 6), (24,))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.preprocessing import StandardScaler
+from torch.utils.data import DataLoader, Dataset
+
+from cryptexlab.data.splits import Period, split_periods
+from cryptexlab.errors import DataError
+from cryptexlab.params import DataConfig
+
+
+class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Windows of one period, sliced lazily from a shared scaled array."""
+
+    def __init__(self, values: np.ndarray, period: Period, seq_len: int, pred_len: int,
+                 target: int, mode: str) -> None:
+        self.values = values
+        self.period = period
+        self.seq_len, self.pred_len = seq_len, pred_len
+        self.target, self.mode = target, mode
+        self.n_windows = period.rows - seq_len - pred_len + 1
+        self.channels = values.shape[1] if mode == "channel_independent" else 1
+
+    def __len__(self) -> int:
+        return self.n_windows * self.channels
+
+    def window_start(self, i: int) -> int:
+        """Row (in the feature frame) where sample i's input starts."""
+        return self.period.start + (i // self.channels)
+
+    def target_rows(self, i: int) -> range:
+        """Rows of sample i's targets."""
+        s = self.window_start(i) + self.seq_len
+        return range(s, s + self.pred_len)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= i < len(self):
+            raise IndexError(f"window {i} out of range for {len(self)} samples")
+        w, c = divmod(i, self.channels)
+        s = self.period.start + w
+        e = s + self.seq_len
+        if self.mode == "channel_independent":
+            x = self.values[s:e, c:c + 1]
+            y = self.values[e:e + self.pred_len, c]
+        else:
+            x = self.values[s:e]
+            y = self.values[e:e + self.pred_len, self.target]
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The three window datasets, the scaler fit on train, and what the columns are."""
+
+    train: WindowDataset
+    val: WindowDataset
+    test: WindowDataset
+    scaler: StandardScaler
+    columns: list[str]
+    target: str
+    index: pd.DatetimeIndex
+    periods: list[Period]
+
+    @property
+    def target_position(self) -> int:
+        """Column position of the target."""
+        return self.columns.index(self.target)
+
+    def inverse_target(self, y: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Undo the scaling of target values (multivariate mode)."""
+        k = self.target_position
+        arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        return arr * self.scaler.scale_[k] + self.scaler.mean_[k]
+
+
+def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
+    """Split a feature frame by time, fit the scaler on train, and wrap each period's windows.
+
+    Raises:
+        DataError: unknown target or feature column, a gap below pred_len, or a window longer
+            than a period (naming the sizes).
+    """
+    wc = config.windows
+    target = "log_return" if wc.target_kind == "log_return" and wc.target == "close" else wc.target
+    columns = list(wc.features) if wc.features else list(frame.columns)
+    missing = [c for c in [*columns, target] if c not in frame.columns]
+    if missing:
+        raise DataError(f"no column(s) {missing} in the {len(frame.columns)} features; available: {list(frame.columns)}")
+    if target not in columns:
+        columns.append(target)
+    gap = config.split.gap if config.split.gap is not None else wc.pred_len
+    if gap < wc.pred_len:
+        raise DataError(f"split.gap={gap} is below pred_len={wc.pred_len}: a target would cross into the next "
+                        "period; use a gap of at least pred_len (or null)")
+    periods = split_periods(frame.index, config.split, gap=gap)
+    need = wc.seq_len + wc.pred_len
+    for p in periods:
+        if p.rows < need:
+            raise DataError(f"a window of seq_len + pred_len = {wc.seq_len} + {wc.pred_len} = {need} rows is longer "
+                            f"than the {p.name} period ({p.rows} rows); use shorter windows or more data")
+    raw = frame[columns].to_numpy(dtype=np.float64)
+    train = periods[0]
+    scaler = StandardScaler().fit(raw[train.start:train.stop])
+    values = scaler.transform(raw).astype(np.float32)
+    k = columns.index(target)
+    sets = [WindowDataset(values, p, wc.seq_len, wc.pred_len, k, wc.mode) for p in periods]
+    return Windows(*sets, scaler=scaler, columns=columns, target=target, index=frame.index, periods=periods)
+
+
+def make_loader(dataset: WindowDataset, batch_size: int, *, train: bool, seed: int = 0,
+                drop_last: bool = False) -> DataLoader:
+    """A DataLoader: shuffled with a seeded generator for training; in order, every window, otherwise."""
+    if not train and drop_last:
+        raise DataError("drop_last is only allowed for training: evaluation must see every window")
+    generator = torch.Generator().manual_seed(seed) if train else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=train, drop_last=drop_last, generator=generator)
