@@ -50,3 +50,53 @@ def test_console_script_installed() -> None:
     proc = subprocess.run([sys.executable, "-m", "cryptexlab.cli", "data", "synth", "--kind", "nope", "--out", "x"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "invalid choice: 'nope'" in proc.stderr
+
+
+def test_features_command_default_data(capsys) -> None:
+    assert main(["data", "features", "--feature-set", "CRYPTEX_ENHANCED", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["source"].startswith("synthetic:default")
+    assert doc["feature_count"] == len(doc["features"]) >= 68 and doc["warmup_rows"] == 200
+    assert doc["rows"] == 8760 - 200
+
+
+def test_features_command_text(real_hourly, capsys) -> None:
+    assert main(["data", "features", str(real_hourly), "--feature-set", "CRYPTEX_BASIC"]) == 0
+    out = capsys.readouterr().out
+    assert "CRYPTEX_BASIC on" in out and "40,554 (after dropping 1 warm-up rows)" in out and "log_return" in out
+
+
+def test_features_command_unknown_set(capsys) -> None:
+    assert main(["data", "features", "--feature-set", "CRYPTEX_MAGIC"]) == 2
+    assert "unknown feature set 'CRYPTEX_MAGIC'; valid names: CRYPTEX_BASIC" in capsys.readouterr().err
+
+
+def test_features_command_missing_file(tmp_path, capsys) -> None:
+    assert main(["data", "features", str(tmp_path / "none.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_fetch_command_unknown_exchange(tmp_path, capsys) -> None:
+    assert main(["data", "fetch", "--exchange", "nosuchexchange", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "nosuchexchange" in capsys.readouterr().err
+
+
+def test_fetch_command_with_a_fake_exchange(tmp_path, capsys, monkeypatch) -> None:
+    """The command wires make_exchange -> fetch_candles -> the CSV; the exchange is faked (no network)."""
+    import pandas as pd
+
+    import cryptexlab.data.fetch as fetch
+
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = [[int((start + pd.Timedelta(hours=i)).timestamp() * 1000), 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 1.0]
+            for i in range(30)]
+
+    class Fake:
+        def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
+            return [r for r in rows if r[0] >= since][: limit or 1000]
+
+    monkeypatch.setattr(fetch, "make_exchange", lambda name: Fake())
+    out = tmp_path / "btc.csv"
+    assert main(["data", "fetch", "--exchange", "binanceus", "--since", "2024-01-01", "--out", str(out)]) == 0
+    assert "wrote 30 bars" in capsys.readouterr().out
+    assert main(["data", "validate", str(out), "--json"]) == 0

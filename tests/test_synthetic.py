@@ -78,7 +78,7 @@ def test_intraday_volatility_seasonality() -> None:
     r = log_returns(f)
     by_hour = r.abs().groupby(r.index.hour).mean()
     assert by_hour.loc[15] > 1.3 * by_hour.loc[3]  # peak at 15:00 UTC, trough at 03:00
-    weekend = r.index.dayofweek >= 5
+    weekend = r.index.day_of_week >= 5
     assert r[~weekend].abs().mean() > 1.15 * r[weekend].abs().mean()
 
 

@@ -66,7 +66,7 @@ def load_external(path: str | Path) -> pd.DataFrame:
 def asof_join(index: pd.DatetimeIndex, external: pd.DataFrame, lag_hours: float) -> pd.DataFrame:
     """Values of ``external`` visible at each bar of ``index`` (published + lag <= bar time)."""
     visible = external.copy()
-    visible.index = visible.index + pd.Timedelta(hours=lag_hours)
+    visible.index = (pd.DatetimeIndex(visible.index) + pd.Timedelta(hours=lag_hours)).as_unit("ns")
     left = pd.DataFrame(index=index.as_unit("ns")).rename_axis("timestamp").reset_index()
     right = visible.rename_axis("timestamp").reset_index()
     joined = pd.merge_asof(left, right, on="timestamp", direction="backward", allow_exact_matches=True)

@@ -127,7 +127,7 @@ def basic_features(candles: pd.DataFrame) -> pd.DataFrame:
 
 def calendar_features(index: pd.DatetimeIndex) -> pd.DataFrame:
     """Cyclical hour, weekday and month encodings and a weekend flag (UTC)."""
-    hour, dow, month = index.hour.to_numpy(), index.dayofweek.to_numpy(), index.month.to_numpy() - 1
+    hour, dow, month = index.hour.to_numpy(), index.day_of_week.to_numpy(), index.month.to_numpy() - 1
     cols = {}
     for name, value, period in (("hour", hour, 24), ("dow", dow, 7), ("month", month, 12)):
         cols[f"{name}_sin"] = np.sin(2 * np.pi * value / period)

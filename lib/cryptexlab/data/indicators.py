@@ -21,12 +21,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import ta
 
 Frame = pd.DataFrame
+
+
+class Candles:
+    """The candle frame plus each multi-output ``ta`` indicator built once per computation.
+
+    ``c["close"]`` reads a column; ``c.adx`` (and the other properties) is shared by the
+    features that read several outputs of one indicator, so ADX is not computed three times.
+    """
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    def __getitem__(self, key: str | list[str]) -> pd.Series | Frame:
+        return self.frame[key]
+
+    @cached_property
+    def adx(self) -> ta.trend.ADXIndicator:
+        return ta.trend.ADXIndicator(self["high"], self["low"], self["close"])
+
+    @cached_property
+    def aroon(self) -> ta.trend.AroonIndicator:
+        return ta.trend.AroonIndicator(self["high"], self["low"], 25)
+
+    @cached_property
+    def macd(self) -> ta.trend.MACD:
+        return ta.trend.MACD(self["close"])
+
+    @cached_property
+    def bollinger(self) -> ta.volatility.BollingerBands:
+        return ta.volatility.BollingerBands(self["close"])
 
 
 @dataclass(frozen=True)
@@ -36,7 +67,7 @@ class FeatureSpec:
     name: str
     family: str
     definition: str
-    compute: Callable[[Frame], pd.Series]
+    compute: Callable[[Candles], pd.Series]
 
 
 def _safe_div(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -44,20 +75,20 @@ def _safe_div(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a / b.replace(0.0, np.nan)).fillna(0.0).where(a.notna() & b.notna())
 
 
-def _log_ret(c: Frame) -> pd.Series:
+def _log_ret(c: Candles) -> pd.Series:
     return np.log(c["close"]).diff()
 
 
-def _realised_vol(c: Frame, w: int) -> pd.Series:
+def _realised_vol(c: Candles, w: int) -> pd.Series:
     return _log_ret(c).rolling(w).std()
 
 
-def _parkinson(c: Frame, w: int) -> pd.Series:
+def _parkinson(c: Candles, w: int) -> pd.Series:
     hl = np.log(c["high"] / c["low"]) ** 2
     return np.sqrt(hl.rolling(w).mean() / (4 * np.log(2)))
 
 
-def _garman_klass(c: Frame, w: int) -> pd.Series:
+def _garman_klass(c: Candles, w: int) -> pd.Series:
     hl = 0.5 * np.log(c["high"] / c["low"]) ** 2
     co = (2 * np.log(2) - 1) * np.log(c["close"] / c["open"]) ** 2
     return np.sqrt((hl - co).rolling(w).mean().clip(lower=0))
@@ -75,15 +106,15 @@ def _specs() -> list[FeatureSpec]:
         out.append(S(f"ema_ratio_{w}", "trend", f"close / EMA(close, {w}) - 1",
                      lambda c, w=w: c["close"] / tr.EMAIndicator(c["close"], w).ema_indicator() - 1))
     out += [
-        S("macd", "trend", "MACD(12, 26) / close", lambda c: tr.MACD(c["close"]).macd() / c["close"]),
-        S("macd_signal", "trend", "MACD signal line (9) / close", lambda c: tr.MACD(c["close"]).macd_signal() / c["close"]),
-        S("macd_diff", "trend", "MACD histogram / close", lambda c: tr.MACD(c["close"]).macd_diff() / c["close"]),
-        S("adx", "trend", "ADX(14), trend strength", lambda c: tr.ADXIndicator(c["high"], c["low"], c["close"]).adx()),
-        S("adx_pos", "trend", "+DI(14)", lambda c: tr.ADXIndicator(c["high"], c["low"], c["close"]).adx_pos()),
-        S("adx_neg", "trend", "-DI(14)", lambda c: tr.ADXIndicator(c["high"], c["low"], c["close"]).adx_neg()),
-        S("aroon_up", "trend", "Aroon up (25)", lambda c: tr.AroonIndicator(c["high"], c["low"], 25).aroon_up()),
-        S("aroon_down", "trend", "Aroon down (25)", lambda c: tr.AroonIndicator(c["high"], c["low"], 25).aroon_down()),
-        S("aroon_ind", "trend", "Aroon up - down (25)", lambda c: tr.AroonIndicator(c["high"], c["low"], 25).aroon_indicator()),
+        S("macd", "trend", "MACD(12, 26) / close", lambda c: c.macd.macd() / c["close"]),
+        S("macd_signal", "trend", "MACD signal line (9) / close", lambda c: c.macd.macd_signal() / c["close"]),
+        S("macd_diff", "trend", "MACD histogram / close", lambda c: c.macd.macd_diff() / c["close"]),
+        S("adx", "trend", "ADX(14), trend strength", lambda c: c.adx.adx()),
+        S("adx_pos", "trend", "+DI(14)", lambda c: c.adx.adx_pos()),
+        S("adx_neg", "trend", "-DI(14)", lambda c: c.adx.adx_neg()),
+        S("aroon_up", "trend", "Aroon up (25)", lambda c: c.aroon.aroon_up()),
+        S("aroon_down", "trend", "Aroon down (25)", lambda c: c.aroon.aroon_down()),
+        S("aroon_ind", "trend", "Aroon up - down (25)", lambda c: c.aroon.aroon_indicator()),
         S("cci", "trend", "Commodity channel index (20)", lambda c: tr.CCIIndicator(c["high"], c["low"], c["close"]).cci()),
         S("trix", "trend", "TRIX (15): rate of change of a triple EMA", lambda c: tr.TRIXIndicator(c["close"]).trix()),
         S("mass_index", "trend", "Mass index (9, 25)", lambda c: tr.MassIndex(c["high"], c["low"]).mass_index()),
@@ -116,10 +147,10 @@ def _specs() -> list[FeatureSpec]:
     ]
     # ---- volatility
     out += [
-        S("bb_pband", "volatility", "position in Bollinger bands (20, 2)", lambda c: vo.BollingerBands(c["close"]).bollinger_pband()),
-        S("bb_wband", "volatility", "Bollinger band width (20, 2)", lambda c: vo.BollingerBands(c["close"]).bollinger_wband()),
-        S("bb_high_ind", "volatility", "1 if close above the upper band", lambda c: vo.BollingerBands(c["close"]).bollinger_hband_indicator()),
-        S("bb_low_ind", "volatility", "1 if close below the lower band", lambda c: vo.BollingerBands(c["close"]).bollinger_lband_indicator()),
+        S("bb_pband", "volatility", "position in Bollinger bands (20, 2)", lambda c: c.bollinger.bollinger_pband()),
+        S("bb_wband", "volatility", "Bollinger band width (20, 2)", lambda c: c.bollinger.bollinger_wband()),
+        S("bb_high_ind", "volatility", "1 if close above the upper band", lambda c: c.bollinger.bollinger_hband_indicator()),
+        S("bb_low_ind", "volatility", "1 if close below the lower band", lambda c: c.bollinger.bollinger_lband_indicator()),
         S("atr_ratio", "volatility", "ATR(14) / close", lambda c: vo.AverageTrueRange(c["high"], c["low"], c["close"]).average_true_range() / c["close"]),
         S("kc_pband", "volatility", "position in Keltner channel (20)", lambda c: vo.KeltnerChannel(c["high"], c["low"], c["close"]).keltner_channel_pband()),
         S("kc_wband", "volatility", "Keltner channel width (20)", lambda c: vo.KeltnerChannel(c["high"], c["low"], c["close"]).keltner_channel_wband()),
@@ -161,13 +192,13 @@ def _specs() -> list[FeatureSpec]:
     return out
 
 
-def _ease_of_movement(c: Frame) -> pd.Series:
+def _ease_of_movement(c: Candles) -> pd.Series:
     """Written out because ``ta``'s version divides by zero volume on no-trade bars (inf)."""
     move = (c["high"].diff() + c["low"].diff()) / 2 * (c["high"] - c["low"])
     return _safe_div(move, c["volume"]).rolling(14).mean() / c["close"] ** 2
 
 
-def _obv_z(c: Frame) -> pd.Series:
+def _obv_z(c: Candles) -> pd.Series:
     obv = ta.volume.OnBalanceVolumeIndicator(c["close"], c["volume"]).on_balance_volume()
     return _safe_div(obv - obv.rolling(168).mean(), obv.rolling(168).std())
 
@@ -178,7 +209,8 @@ ENHANCED_WARMUP = 200
 
 def enhanced_features(candles: Frame) -> Frame:
     """Compute every feature of :data:`ENHANCED_FEATURES` (warm-up rows still included)."""
-    cols = {spec.name: spec.compute(candles) for spec in ENHANCED_FEATURES}
+    shared = Candles(candles)
+    cols = {spec.name: spec.compute(shared) for spec in ENHANCED_FEATURES}
     frame = pd.DataFrame(cols, index=candles.index).replace([np.inf, -np.inf], np.nan)
     # A few oscillators are undefined on long flat no-trade stretches (zero range over their
     # window, e.g. the ultimate oscillator): they keep their last value, which is causal.

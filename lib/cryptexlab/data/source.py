@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
+
 from cryptexlab.data.candles import CandleData, load_candles, resample_candles
-from cryptexlab.data.features import ExternalSource, FeatureFrame, FeatureOptions, build_features
+from cryptexlab.data.features import (
+    ExternalSource,
+    FeatureFrame,
+    FeatureOptions,
+    build_features,
+    regime_features,
+)
 from cryptexlab.data.splits import split_periods
 from cryptexlab.data.synthetic import synthetic_candles
 from cryptexlab.params import DataConfig
@@ -72,3 +80,8 @@ def load_features(config: DataConfig, candles: CandleData | None = None) -> tupl
     candles = candles if candles is not None else load_data(config)
     features = build_features(candles.frame, config.feature_set, feature_options(config, candles))
     return candles, features
+
+
+def regime_labels(config: DataConfig, candles: CandleData) -> pd.Series:
+    """Regime labels of the candles (HMM fit on the training period), whatever the feature set."""
+    return regime_features(candles.frame, feature_options(config, candles))[1]

@@ -146,7 +146,7 @@ def _garch(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 def _seasonal_vol(index: pd.DatetimeIndex) -> np.ndarray:
     """Intraday (peak 15:00 UTC) and weekly (quiet weekends) volatility factor, mean square 1."""
     hour = index.hour.to_numpy()
-    weekend = index.dayofweek.to_numpy() >= 5
+    weekend = index.day_of_week.to_numpy() >= 5
     factor = (1.0 + 0.3 * np.cos(2 * np.pi * (hour - 15) / 24)) * np.where(weekend, 0.75, 1.0)
     return factor / np.sqrt(np.mean(factor**2))
 
@@ -167,7 +167,7 @@ def _intrahour_extremes(
 def _volume(index: pd.DatetimeIndex, r: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Volume in BTC: intraday and weekly pattern, log-normal noise, more on large moves."""
     hour = index.hour.to_numpy()
-    weekend = index.dayofweek.to_numpy() >= 5
+    weekend = index.day_of_week.to_numpy() >= 5
     pattern = (1.0 + 0.4 * np.cos(2 * np.pi * (hour - 15) / 24)) * np.where(weekend, 0.6, 1.0)
     surprise = np.abs(r) / TARGET_HOURLY_STD
     noise = np.exp(0.4 * rng.standard_normal(len(r)) - 0.08)

@@ -75,3 +75,31 @@ def volatility_clustering_figure(returns: pd.Series, lags: int) -> go.Figure:
                             "(grey: 95% band of white noise)", xaxis_title="lag (bars)",
                       yaxis_title="autocorrelation", barmode="group", height=420)
     return fig
+
+
+def correlation_figure(features: pd.DataFrame, title: str = "") -> go.Figure:
+    """Heatmap of the Pearson correlations between features (-1 blue to +1 red)."""
+    corr = features.corr()
+    fig = go.Figure(go.Heatmap(z=corr.to_numpy(), x=corr.columns, y=corr.index, zmin=-1, zmax=1,
+                               colorscale="RdBu_r", colorbar={"title": "corr"}))
+    size = min(1000, 260 + 9 * len(corr))
+    fig.update_layout(title=title or f"Correlation of {len(corr)} features", height=size,
+                      yaxis={"autorange": "reversed"})
+    return fig
+
+
+def regimes_figure(close: pd.Series, regimes: pd.Series, train_end: pd.Timestamp | None = None) -> go.Figure:
+    """Close price coloured by regime (0 = calmest), with the end of the HMM's training period."""
+    palette = ["#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"]
+    aligned = close.loc[regimes.index]
+    fig = go.Figure()
+    for k in sorted(regimes.dropna().unique()):
+        y = aligned.where(regimes == k)
+        fig.add_trace(go.Scattergl(x=aligned.index, y=y, mode="markers", marker={"size": 2, "color": palette[int(k) % 8]},
+                                   name=f"regime {int(k)} ({(regimes == k).mean():.0%})"))
+    if train_end is not None:
+        fig.add_vline(x=train_end, line_dash="dash", line_color="#555")
+        fig.add_annotation(x=train_end, y=1, yref="paper", text="HMM fit ends", showarrow=False, xanchor="right")
+    fig.update_layout(title="Market regimes (filtered HMM states, 0 = calmest)", yaxis_title="close", height=420,
+                      legend={"itemsizing": "constant"})
+    return fig
