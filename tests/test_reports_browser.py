@@ -47,7 +47,8 @@ def test_every_plotly_figure_draws_offline(smoke_run) -> None:
     result, _ = smoke_run
     dom = chromium_dom(result.run_dir / "01_data.html")
     figures = plotly_divs(dom)
-    assert len(figures) == 4  # candles, return distribution, volatility clustering, periods
+    # candles, return distribution, volatility clustering, correlations, regimes, periods
+    assert len(figures) == 6
     for i, fig in enumerate(figures):
         assert "<svg" in fig and "main-svg" in fig, f"figure {i} did not draw"
 

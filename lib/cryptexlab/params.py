@@ -145,6 +145,46 @@ class DataConfig(Section):
         return value
 
 
+class ModelConfig(Section):
+    """The forecaster of a trial: Time-LLM (or an ablation), or a baseline.
+
+    ``e_layers`` is the number of stacked reprogramming (cross-attention) layers; ``d_layers``
+    the number of layers of the output head (1 = the reference's single linear layer), and
+    ``activation`` the non-linearity between head layers, so it must be left out when
+    ``d_layers`` is 1 (it would do nothing). seq_len and pred_len come from ``data.windows``.
+    """
+
+    kind: Literal["timellm", "timellm_no_llm", "timellm_attention", "dlinear", "linear",
+                  "random_walk", "drift", "seasonal_naive"] = "timellm"
+    llm_model: str = Field("MINILM", description="registry name, hub id or local folder")
+    llm_layers: int = Field(2, ge=1, le=64)
+    d_model: int = Field(16, ge=1, le=1024)
+    d_ff: int = Field(32, ge=1, le=4096)
+    n_heads: int = Field(8, ge=1, le=64)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    patch_len: int = Field(16, ge=1, le=512)
+    stride: int = Field(8, ge=1, le=512)
+    num_tokens: int = Field(1000, ge=1, le=100_000)
+    e_layers: int = Field(1, ge=1, le=8)
+    d_layers: int = Field(1, ge=1, le=4)
+    activation: Literal["gelu", "relu", "tanh"] = "gelu"
+    prompt: bool = True
+    description: str = Field(
+        "Bitcoin (BTC-USDT) hourly candles from the Binance.us exchange; volume is in BTC.",
+        description="dataset description of the prompt",
+    )
+    backbone_dropout: bool = Field(False, description="apply the frozen backbone's dropout while training")
+    fast: bool = Field(True, description="exact shortcuts (fused attention, partial last layer, cached prototypes)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelConfig:
+        if self.stride > self.patch_len:
+            raise ValueError(f"stride={self.stride} must be at most patch_len={self.patch_len} (patches would skip data)")
+        if "activation" in self.model_fields_set and self.d_layers == 1:
+            raise ValueError("activation only acts between head layers: set d_layers >= 2 or leave activation out")
+        return self
+
+
 class DataNotebook(Section):
     """Section ``01_data``: what the data notebook shows."""
 

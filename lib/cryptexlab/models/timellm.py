@@ -1,0 +1,202 @@
+"""Time-LLM (Jin et al., ICLR 2024): reprogram patches of a series into a frozen LLM.
+
+Data flow for x of shape (B, T, N), channel-independent (every channel is forecast alone):
+
+1. RevIN: each window standardised by its own mean and std (eps 1e-5, no affine).
+2. Prompt-as-Prefix: per series, a text with the dataset description, the task and input
+   statistics (min, max, median, trend, top-5 FFT autocorrelation lags), tokenised to a fixed
+   length (left padding, so the patches always sit at the same positions) and embedded with
+   the backbone's own input embeddings.
+3. Patching: pad the end by ``stride`` (replicate), cut patches of ``patch_len`` every
+   ``stride``: P = (T - patch_len) // stride + 2 patches; each embedded by a Conv1d
+   (patch_len -> d_model, kernel 3, circular padding, no bias).
+4. Text prototypes: a trainable Linear(vocab -> num_tokens) over the frozen word embeddings.
+5. Reprogramming: ``e_layers`` multi-head cross-attention layers, queries from the patches,
+   keys and values from the prototypes (d_keys = d_ff); layers after the first refine the
+   d_llm-wide output with a residual connection.
+6. The frozen backbone, truncated to ``llm_layers``, reads [prompt; reprogrammed patches].
+7. Head: the first d_ff features of the last P positions, flattened, ``d_layers`` linear
+   layers (``activation`` between them) to pred_len, dropout, then RevIN inverse.
+
+Exact shortcuts (``fast=True``; each is tested against the plain computation in eval mode):
+fused attention (SDPA) and no attention maps; in the last backbone layer only the P patch
+positions are computed as queries (keys and values from every position; BERT family); the
+prototypes are cached while the model is not training; prompt statistics are computed for
+the whole batch at once. ``fast=False`` runs the plain full computation (eager attention).
+
+Ablations of Tan et al. (NeurIPS 2024): ``variant="no_llm"`` feeds the reprogrammed patches
+straight to the head; ``variant="attention"`` replaces the LLM by one trainable multi-head
+self-attention layer. Neither uses a prompt.
+"""
+
+from __future__ import annotations
+
+import math
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cryptexlab.errors import ParamsError
+from cryptexlab.models.backbones import Backbone
+from cryptexlab.models.llm_forward import run_backbone
+from cryptexlab.models.prompt import PromptBuilder
+from cryptexlab.params import ModelConfig
+
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+class RevIN(nn.Module):
+    """Instance normalisation of each series window (no affine parameters)."""
+
+    def __init__(self, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def norm(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Standardise over time; returns (normalised x, mean, std)."""
+        mean = x.mean(dim=1, keepdim=True).detach()
+        std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps).detach()
+        return (x - mean) / std, mean, std
+
+    @staticmethod
+    def denorm(y: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """Undo :meth:`norm` on a forecast."""
+        return y * std + mean
+
+
+class PatchEmbedding(nn.Module):
+    """Replicate-pad the end by stride, unfold into patches, embed with a circular Conv1d."""
+
+    def __init__(self, patch_len: int, stride: int, d_model: int, dropout: float) -> None:
+        super().__init__()
+        self.patch_len, self.stride = patch_len, stride
+        self.pad = nn.ReplicationPad1d((0, stride))
+        self.conv = nn.Conv1d(patch_len, d_model, kernel_size=3, padding=1, padding_mode="circular", bias=False)
+        nn.init.kaiming_normal_(self.conv.weight, mode="fan_in", nonlinearity="leaky_relu")
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(S, T) series -> (S, P, d_model) patch embeddings."""
+        patches = self.pad(x.unsqueeze(1)).squeeze(1).unfold(-1, self.patch_len, self.stride)
+        return self.dropout(self.conv(patches.transpose(1, 2)).transpose(1, 2))
+
+
+class Reprogramming(nn.Module):
+    """Cross-attention from patch embeddings (queries) to text prototypes (keys, values)."""
+
+    def __init__(self, d_query: int, n_heads: int, d_keys: int, d_llm: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads, self.d_keys = n_heads, d_keys
+        self.query = nn.Linear(d_query, d_keys * n_heads)
+        self.key = nn.Linear(d_llm, d_keys * n_heads)
+        self.value = nn.Linear(d_llm, d_keys * n_heads)
+        self.out = nn.Linear(d_keys * n_heads, d_llm)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, target: torch.Tensor, prototypes: torch.Tensor, fast: bool) -> torch.Tensor:
+        """(S, P, d_query) x (K, d_llm) -> (S, P, d_llm)."""
+        s, p, _ = target.shape
+        h, e = self.n_heads, self.d_keys
+        q = self.query(target).view(s, p, h, e).transpose(1, 2)
+        k = self.key(prototypes).view(-1, h, e).transpose(0, 1)
+        v = self.value(prototypes).view(-1, h, e).transpose(0, 1)
+        if fast:
+            ctx = F.scaled_dot_product_attention(q, k.expand(s, -1, -1, -1), v.expand(s, -1, -1, -1),
+                                                 dropout_p=self.dropout.p if self.training else 0.0)
+        else:
+            scores = torch.einsum("shpe,hke->shpk", q, k) / math.sqrt(e)
+            ctx = torch.einsum("shpk,hke->shpe", self.dropout(torch.softmax(scores, dim=-1)), v)
+        return self.out(ctx.transpose(1, 2).reshape(s, p, h * e))
+
+
+class TimeLLM(nn.Module):
+    """Time-LLM forecaster. Input (B, seq_len, N), output (B, pred_len, N)."""
+
+    trainable = True
+
+    def __init__(self, config: ModelConfig, seq_len: int, pred_len: int, backbone: Backbone,
+                 variant: str = "llm") -> None:
+        super().__init__()
+        if config.patch_len > seq_len:
+            raise ParamsError(f"patch_len={config.patch_len} must be at most seq_len={seq_len}")
+        if variant not in ("llm", "no_llm", "attention"):
+            raise ParamsError(f"unknown Time-LLM variant {variant!r}; use llm, no_llm or attention")
+        self.config, self.seq_len, self.pred_len, self.variant = config, seq_len, pred_len, variant
+        object.__setattr__(self, "backbone", backbone)  # frozen and shared: not a submodule
+        d_llm = backbone.width
+        self.n_patches = (seq_len - config.patch_len) // config.stride + 2
+        self.revin = RevIN()
+        self.patch_embedding = PatchEmbedding(config.patch_len, config.stride, config.d_model, config.dropout)
+        vocab = backbone.word_embeddings().weight.shape[0]
+        self.mapping = nn.Linear(vocab, config.num_tokens)
+        self.reprogramming = nn.ModuleList(
+            [Reprogramming(config.d_model if i == 0 else d_llm, config.n_heads, config.d_ff, d_llm, config.dropout)
+             for i in range(config.e_layers)])
+        if variant == "attention":
+            self.attention = nn.MultiheadAttention(d_llm, num_heads=_heads_for(d_llm), batch_first=True)
+            self.attention_norm = nn.LayerNorm(d_llm)
+        self.head = _head(config, self.n_patches, pred_len)
+        self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len) \
+            if config.prompt and variant == "llm" else None
+        self._prototype_cache: torch.Tensor | None = None
+
+    def train(self, mode: bool = True) -> TimeLLM:
+        """Switch mode; the frozen backbone trains only with ``backbone_dropout``; drop cached prototypes."""
+        super().train(mode)
+        self.backbone.model.train(mode and self.config.backbone_dropout)
+        self._prototype_cache = None
+        return self
+
+    def prototypes(self) -> torch.Tensor:
+        """(num_tokens, d_llm) text prototypes; cached while not training when ``fast``."""
+        if self._prototype_cache is not None and not self.training:
+            return self._prototype_cache
+        words = self.backbone.word_embeddings().weight
+        protos = self.mapping(words.T).T
+        if self.config.fast and not self.training:
+            self._prototype_cache = protos.detach()
+        return protos
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, n = x.shape
+        if t != self.seq_len:
+            raise ParamsError(f"input has {t} steps but the model was built for seq_len={self.seq_len}")
+        x, mean, std = self.revin.norm(x)
+        series = x.permute(0, 2, 1).reshape(b * n, t)
+        enc = self.patch_embedding(series)
+        protos = self.prototypes()
+        for i, layer in enumerate(self.reprogramming):
+            out = layer(enc, protos, self.config.fast)
+            enc = out if i == 0 else enc + out
+        hidden = self._body(enc, series)
+        feats = hidden[:, -self.n_patches:, : self.config.d_ff]  # (S, P, d_ff)
+        y = self.head(feats.transpose(1, 2).reshape(b * n, -1))  # d_ff-major flattening, as the reference
+        y = y.view(b, n, self.pred_len).permute(0, 2, 1)
+        return self.revin.denorm(y, mean, std)
+
+    def _body(self, enc: torch.Tensor, series: torch.Tensor) -> torch.Tensor:
+        if self.variant == "no_llm":
+            return enc
+        if self.variant == "attention":
+            att, _ = self.attention(enc, enc, enc, need_weights=False)
+            return self.attention_norm(enc + att)
+        embeds, mask = enc, torch.ones(enc.shape[:2], dtype=torch.long)
+        if self.prompt is not None:
+            ids, prompt_mask = self.prompt(series)
+            embeds = torch.cat([self.backbone.word_embeddings()(ids), enc], dim=1)
+            mask = torch.cat([prompt_mask, mask], dim=1)
+        return run_backbone(self.backbone, embeds, mask, self.n_patches, fast=self.config.fast)
+
+
+def _head(config: ModelConfig, n_patches: int, pred_len: int) -> nn.Sequential:
+    width = config.d_ff * n_patches
+    layers: list[nn.Module] = []
+    for _ in range(config.d_layers - 1):
+        layers += [nn.Linear(width, width), ACTIVATIONS[config.activation](), nn.Dropout(config.dropout)]
+    layers += [nn.Linear(width, pred_len), nn.Dropout(config.dropout)]
+    return nn.Sequential(*layers)
+
+
+def _heads_for(width: int) -> int:
+    """The largest head count of at most 8 that divides the width (for the attention ablation)."""
+    return next(h for h in (8, 6, 4, 3, 2, 1) if width % h == 0)
