@@ -103,7 +103,7 @@ def test_linear_forecaster_starts_as_random_walk() -> None:
 
 # --- shapes, parameters, channel independence -----------------------------------------------
 
-@pytest.mark.parametrize("model", all_models(), ids=lambda m: f"{m.name}{'-ind' if getattr(m, 'individual', 0) else ''}")
+@pytest.mark.parametrize("model", all_models(), ids=lambda m: m.name + ("-individual" * getattr(m, "individual", 0)))
 def test_shapes_and_channel_independence(model: nn.Module) -> None:
     torch.manual_seed(1)
     x = torch.randn(4, 16, 3)

@@ -30,7 +30,8 @@ def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def sgd_step(loss_fn, pred: torch.Tensor, target: torch.Tensor, lr: float, last=None) -> tuple[float, float, torch.Tensor]:
+def sgd_step(loss_fn, pred: torch.Tensor, target: torch.Tensor, lr: float,
+             last: torch.Tensor | None = None) -> tuple[float, float, torch.Tensor]:
     """Loss before, loss after one SGD step on pred, and the updated pred."""
     p = pred.clone().requires_grad_(True)
     before = loss_fn(p, target, last)
@@ -38,7 +39,7 @@ def sgd_step(loss_fn, pred: torch.Tensor, target: torch.Tensor, lr: float, last=
     assert p.grad is not None and p.grad.abs().sum() > 0, "zero gradient"
     with torch.no_grad():
         stepped = p - lr * p.grad
-    return float(before), float(loss_fn(stepped, target, last)), stepped
+    return float(before.detach()), float(loss_fn(stepped, target, last)), stepped
 
 
 # ---------------------------------------------------------------- factory and attributes
@@ -188,7 +189,7 @@ def test_sharpe_uses_targets_a_rising_forecast_is_not_rewarded() -> None:
     rising = torch.linspace(0.001, 0.05, 500, dtype=torch.float64).unsqueeze(1)  # old bug's minimiser
     loss = SharpeLoss()
     assert abs(float(loss(rising, r))) < 0.2  # ~zero Sharpe: the targets are independent of it
-    assert loss(rising, r) > loss(r, r) + 1.0
+    assert loss(rising, r) > loss(r, r) + 0.5  # aligned: about -1
     assert loss(rising, r) != loss(rising, returns(500, 15))
 
 

@@ -4,6 +4,7 @@
     cryptexlab data synth --kind default|martingale|planted --hours N --seed S --out PATH
     cryptexlab data features [PATH] --feature-set NAME [--json]
     cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
+    cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
 
 Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
 """
@@ -57,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--since", default="2019-09-23", help="UTC date or time of the first bar")
     fetch.add_argument("--out", required=True, help="Cryptex CSV to write or extend")
     fetch.set_defaults(handler=_data_fetch)
+
+    train = commands.add_parser("train", help="train one configuration and compare it with the random walk")
+    train.add_argument("--profile", default="quick", help="profile whose data/model/train sections are used")
+    train.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="override, e.g. -p model.llm_layers=1 -p train.epochs=2")
+    train.add_argument("--json", action="store_true")
+    train.set_defaults(handler=_train)
     return parser
 
 
@@ -143,6 +151,29 @@ def _data_fetch(args: argparse.Namespace) -> int:
     verb = "appended" if summary.resumed else "wrote"
     print(f"{verb} {summary.rows_written:,} bars ({summary.first} to {summary.last}) to {args.out} "
           f"in {summary.pages} pages, {summary.retries} retries")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from cryptexlab.params import load_profile
+    from cryptexlab.training import run_experiment
+
+    profile = load_profile(args.profile, overrides=args.param)
+    result = run_experiment(profile.data, profile.model, profile.train)
+    if args.json:
+        print(json.dumps({"model": profile.model.model_dump(), "train": profile.train.model_dump(),
+                          **result.to_dict()}, indent=2, default=str))
+        return 0
+    llm = f" ({profile.model.llm_model}, {profile.model.llm_layers} layers)" if profile.model.kind.startswith("timellm") else ""
+    print(f"{profile.model.kind}{llm} "
+          f"{result.stop_reason} after {len(result.curve)} epoch(s) in {result.seconds:.1f} s on {result.device}; "
+          f"{result.trainable_params:,} trainable, {result.frozen_params:,} frozen parameters")
+    print(f"{'':8s}{'metric':22s}{'model':>14s}{'random walk':>14s}{'ratio':>8s}")
+    for period, mine, walk in (("val", result.val, result.val_random_walk), ("test", result.test, result.test_random_walk)):
+        for key in ("mae", "mse", "mape", "directional_accuracy"):
+            a, b = mine[key], walk[key]
+            ratio = f"{a / b:8.3f}" if key != "directional_accuracy" and b else f"{'':8s}"
+            print(f"{period:8s}{key:22s}{a:14.6g}{b:14.6g}{ratio}")
     return 0
 
 

@@ -16,8 +16,6 @@ Example:
     >>> loss = build_loss("asymmetric")
     >>> round(loss(torch.zeros(2, 3), torch.ones(2, 3)).item(), 3)
     0.7
-    >>> build_loss("QUANTILE", quantiles=(0.1, 0.5, 0.9))(torch.zeros(2, 3, 3), torch.ones(2, 3)).shape
-    torch.Size([])
 """
 
 from __future__ import annotations
@@ -47,21 +45,15 @@ def _check_positive(name: str, value: float, loss: str, hint: str) -> None:
     _require(value > 0, f"{loss}: {name}={value} must be > 0; {hint}")
 
 
-def _check_cost(cost: float, loss: str) -> None:
-    _require(cost >= 0, f"{loss}: cost={cost} must be >= 0 (a fraction of the position traded, e.g. 0.001 "
-                        "for 10 bp); use 0 for no trading cost")
-
-
 def _same_shape(pred: Tensor, target: Tensor, loss: str) -> None:
     _require(pred.shape == target.shape, f"{loss}: pred shape {tuple(pred.shape)} differs from target shape "
                                          f"{tuple(target.shape)}; pass forecasts and targets of the same (B, H) shape")
 
 
 def pinball(pred: Tensor, target: Tensor, q: float | Tensor) -> Tensor:
-    """Mean pinball (quantile) loss; its minimiser over a constant is the q-quantile of the target.
+    """Mean pinball loss ``max(q * e, (q - 1) * e)``, ``e = target - pred``; minimised by the q-quantile.
 
-    Per element ``max(q * e, (q - 1) * e)`` with ``e = target - pred``: under-forecasts cost q,
-    over-forecasts cost 1 - q. ``q`` may be a tensor broadcasting against ``pred``.
+    Under-forecasts cost q, over-forecasts 1 - q; ``q`` may be a tensor broadcasting against ``pred``.
 
     Example:
         >>> round(pinball(torch.zeros(4), torch.tensor([1.0, 1.0, -1.0, -1.0]), 0.7).item(), 3)
@@ -82,12 +74,7 @@ def sort_quantiles(pred: Tensor) -> Tensor:
 
 
 def coverage(pred: Tensor, target: Tensor, quantiles: Sequence[float]) -> dict[float, float]:
-    """Empirical share of targets at or below each quantile's forecast (ideal: the quantile itself).
-
-    Args:
-        pred: quantile forecasts (B, H, Q).
-        target: targets (B, H).
-        quantiles: the Q quantile levels of the last axis of ``pred``.
+    """Share of targets (B, H) at or below each quantile's forecast in pred (B, H, Q); ideal: q itself.
 
     Example:
         >>> coverage(torch.tensor([[[0.0, 2.0]]]), torch.tensor([[1.0]]), (0.1, 0.9))
@@ -99,9 +86,7 @@ def coverage(pred: Tensor, target: Tensor, quantiles: Sequence[float]) -> dict[f
 
 
 def interval_coverage(pred: Tensor, target: Tensor) -> float:
-    """Share of targets inside the outer interval ``[pred[..., 0], pred[..., -1]]``.
-
-    For quantiles (0.1, 0.5, 0.9) the nominal coverage is 0.9 - 0.1 = 0.8.
+    """Share of targets inside ``[pred[..., 0], pred[..., -1]]``; nominal for (0.1, 0.5, 0.9): 0.8.
 
     Example:
         >>> interval_coverage(torch.tensor([[[0.0, 1.0, 2.0]]]), torch.tensor([[3.0]]))
@@ -250,7 +235,8 @@ class SharpeLoss(Loss):
     def __init__(self, k: float = 100.0, cost: float = 0.0, eps: float = 1e-8) -> None:
         super().__init__()
         _check_positive("k", k, self.name, "it scales forecast returns into positions tanh(k * r); use e.g. 100")
-        _check_cost(cost, self.name)
+        _require(cost >= 0, f"{self.name}: cost={cost} must be >= 0 (a share of the position traded, "
+                            "e.g. 0.001 for 10 bp); use 0 for no trading cost")
         _check_positive("eps", eps, self.name, "it guards the std; use e.g. 1e-8")
         self.k, self.cost, self.eps = k, cost, eps
 
@@ -290,7 +276,8 @@ class TradingLoss(Loss):
         for label, w in (("error_weight", error_weight), ("direction_weight", direction_weight), ("power", power)):
             _require(w >= 0, f"{self.name}: {label}={w} must be >= 0; use 0 to switch the term off")
         _check_positive("k", k, self.name, "it is the slope of the smooth sign tanh(k * r); use e.g. 100")
-        _check_cost(cost, self.name)
+        _require(cost >= 0, f"{self.name}: cost={cost} must be >= 0 (a share of the position traded, "
+                            "e.g. 0.001 for 10 bp); use 0 for no trading cost")
         self.error_kind, self.error_weight, self.direction_weight = error, error_weight, direction_weight
         self.k, self.power, self.cost = k, power, cost
 

@@ -185,6 +185,26 @@ class ModelConfig(Section):
         return self
 
 
+LossName = Literal["MSE", "MAE", "MAPE", "ASYMMETRIC", "QUANTILE", "SHARPE_LOSS", "TRADING_LOSS", "ROBUST"]
+
+
+class TrainConfig(Section):
+    """How one configuration is trained and evaluated (the experiment runner's slice)."""
+
+    epochs: int = Field(3, ge=1, le=1000)
+    batch_size: int = Field(32, ge=1, le=4096)
+    learning_rate: float = Field(1e-3, gt=0, le=1)
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    loss: LossName = "MSE"
+    loss_params: dict[str, Any] = Field(default_factory=dict, description="e.g. {quantile: 0.7}")
+    patience: int = Field(3, ge=1, le=1000, description="epochs without validation improvement before stopping")
+    max_train_windows: int | None = Field(512, ge=1, description="random training windows per epoch; null = all")
+    grad_clip: float | None = Field(1.0, gt=0, description="max gradient norm; null = no clipping")
+    timeout_s: float | None = Field(None, gt=0, description="wall-clock limit of one training run")
+    seed: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+
+
 class DataNotebook(Section):
     """Section ``01_data``: what the data notebook shows."""
 
@@ -196,6 +216,10 @@ class DataNotebook(Section):
 NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
     "01_data": DataNotebook,
 }
+#: Notebook name -> the shared sections (data, model, train) it receives besides its own.
+SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
+    "01_data": ("data",),
+}
 
 
 class Profile(Section):
@@ -204,6 +228,8 @@ class Profile(Section):
     description: str = ""
     notebooks: list[str] = Field(min_length=1)
     data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
     data_notebook: DataNotebook = Field(DataNotebook(), alias="01_data")
 
     @field_validator("notebooks")
@@ -226,8 +252,10 @@ class Profile(Section):
         raise ParamsError(f"no section for notebook {notebook!r}; known: {sorted(NOTEBOOK_SECTIONS)}")
 
     def notebook_parameters(self, notebook: str) -> dict[str, Any]:
-        """The papermill parameters of one notebook: its section's keys plus ``data``."""
-        return {"data": self.data.model_dump(), **self.section(notebook).model_dump()}
+        """The papermill parameters of one notebook: its own section's keys plus the shared
+        sections it uses (see :data:`SHARED_SECTIONS`), each as one dict parameter."""
+        shared = {name: getattr(self, name).model_dump() for name in SHARED_SECTIONS[notebook]}
+        return {**shared, **self.section(notebook).model_dump()}
 
 
 # ----------------------------------------------------------------------------- loading

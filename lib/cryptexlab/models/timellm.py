@@ -110,18 +110,19 @@ class Reprogramming(nn.Module):
 
 
 class TimeLLM(nn.Module):
-    """Time-LLM forecaster. Input (B, seq_len, N), output (B, pred_len, N)."""
+    """Time-LLM forecaster. Input (B, seq_len, N), output (B, pred_len, N) (or (..., n_outputs))."""
 
     trainable = True
 
     def __init__(self, config: ModelConfig, seq_len: int, pred_len: int, backbone: Backbone,
-                 variant: str = "llm") -> None:
+                 variant: str = "llm", n_outputs: int = 1) -> None:
         super().__init__()
         if config.patch_len > seq_len:
             raise ParamsError(f"patch_len={config.patch_len} must be at most seq_len={seq_len}")
         if variant not in ("llm", "no_llm", "attention"):
             raise ParamsError(f"unknown Time-LLM variant {variant!r}; use llm, no_llm or attention")
         self.config, self.seq_len, self.pred_len, self.variant = config, seq_len, pred_len, variant
+        self.n_outputs = n_outputs  # > 1: one forecast per quantile, output (B, pred_len, N, n_outputs)
         object.__setattr__(self, "backbone", backbone)  # frozen and shared: not a submodule
         d_llm = backbone.width
         self.n_patches = (seq_len - config.patch_len) // config.stride + 2
@@ -135,7 +136,7 @@ class TimeLLM(nn.Module):
         if variant == "attention":
             self.attention = nn.MultiheadAttention(d_llm, num_heads=_heads_for(d_llm), batch_first=True)
             self.attention_norm = nn.LayerNorm(d_llm)
-        self.head = _head(config, self.n_patches, pred_len)
+        self.head = _head(config, self.n_patches, pred_len * n_outputs)
         self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len) \
             if config.prompt and variant == "llm" else None
         self._prototype_cache: torch.Tensor | None = None
@@ -155,12 +156,14 @@ class TimeLLM(nn.Module):
         protos = self.mapping(words.T).T
         if self.config.fast and not self.training:
             self._prototype_cache = protos.detach()
+            return self._prototype_cache
         return protos
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, n = x.shape
         if t != self.seq_len:
             raise ParamsError(f"input has {t} steps but the model was built for seq_len={self.seq_len}")
+        self.backbone.model.train(self.training and self.config.backbone_dropout)  # the backbone is shared
         x, mean, std = self.revin.norm(x)
         series = x.permute(0, 2, 1).reshape(b * n, t)
         enc = self.patch_embedding(series)
@@ -171,6 +174,9 @@ class TimeLLM(nn.Module):
         hidden = self._body(enc, series)
         feats = hidden[:, -self.n_patches:, : self.config.d_ff]  # (S, P, d_ff)
         y = self.head(feats.transpose(1, 2).reshape(b * n, -1))  # d_ff-major flattening, as the reference
+        if self.n_outputs > 1:
+            y = y.view(b, n, self.pred_len, self.n_outputs).permute(0, 2, 1, 3)
+            return self.revin.denorm(y, mean.unsqueeze(-1), std.unsqueeze(-1))
         y = y.view(b, n, self.pred_len).permute(0, 2, 1)
         return self.revin.denorm(y, mean, std)
 

@@ -1,0 +1,1 @@
+"""Forecasters: Time-LLM and its ablations, LLM backbones, naive and linear baselines."""

@@ -1,0 +1,251 @@
+"""The experiment runner: train and evaluate one configuration, beside the random walk.
+
+Every model sees only the target channel (Time-LLM and the baselines are channel-independent:
+another channel cannot change the target's forecast, so feeding them would only cost time).
+Training samples ``max_train_windows`` random training windows per epoch (seeded; for the
+trading losses, whose turnover term needs time order, a random run of consecutive windows in
+order), evaluates
+*every* validation window after each epoch, stops early on validation loss with patience,
+keeps the best weights, and evaluates the test period once at the end. Metrics are computed in
+price units (the inverse of the training-period scaler); the random walk is scored on exactly
+the same windows.
+
+Failures do not raise: a NaN or infinite loss, or the wall-clock timeout, stops the run with
+``stop_reason`` set ("nan_loss", "timeout"); the weights of the best epoch so far are kept.
+A per-epoch hook ``report(epoch, val_loss)`` lets a search prune (it may raise to stop).
+
+Example:
+    >>> from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+    >>> result = run_experiment(DataConfig(), ModelConfig(kind="dlinear"), TrainConfig(epochs=1))  # doctest: +SKIP
+    >>> result.test["mae"] < result.test_random_walk["mae"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cryptexlab.data.source import load_features
+from cryptexlab.data.windows import Windows, WindowDataset, make_loader, make_windows
+from cryptexlab.losses import build_loss
+from cryptexlab.metrics import forecast_metrics
+from cryptexlab.models.baselines import build_baseline
+from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+
+Report = Callable[[int, float], None]
+
+
+@dataclass
+class ExperimentResult:
+    """Everything one training run produced."""
+
+    val: dict[str, float]
+    test: dict[str, float]
+    val_random_walk: dict[str, float]
+    test_random_walk: dict[str, float]
+    curve: list[dict[str, float]] = field(default_factory=list)
+    stop_reason: str = "completed"
+    best_epoch: int = 0
+    seconds: float = 0.0
+    peak_memory_mib: float = 0.0
+    trainable_params: int = 0
+    frozen_params: int = 0
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def pick_device(choice: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu for ``auto``; otherwise the named device."""
+    if choice != "auto":
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def build_model(config: ModelConfig, windows: Windows, n_outputs: int = 1) -> nn.Module:
+    """Time-LLM (or an ablation) or a baseline, for the windows' lengths."""
+    seq_len, pred_len = windows.train.seq_len, windows.train.pred_len
+    if config.kind.startswith("timellm"):
+        from cryptexlab.models.backbones import load_backbone
+        from cryptexlab.models.timellm import TimeLLM
+
+        variant = {"timellm": "llm", "timellm_no_llm": "no_llm", "timellm_attention": "attention"}[config.kind]
+        backbone = load_backbone(config.llm_model, config.llm_layers)
+        return TimeLLM(config, seq_len, pred_len, backbone, variant=variant, n_outputs=n_outputs)
+    params: dict[str, Any] = {}
+    if config.kind == "random_walk" and windows.target == "log_return":
+        k = windows.target_position
+        params["return_zero"] = float(-windows.scaler.mean_[k] / windows.scaler.scale_[k])
+    return build_baseline(config.kind, seq_len, pred_len, channels=1, **params)
+
+
+def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
+                   windows: Windows | None = None, report: Report | None = None) -> ExperimentResult:
+    """Train one configuration and evaluate it (and the random walk) on validation and test."""
+    torch.manual_seed(train.seed)
+    np.random.seed(train.seed)
+    start = time.perf_counter()
+    if windows is None:
+        _, features = load_features(data)
+        windows = make_windows(features.frame, data)
+    device = pick_device(train.device)
+    quantiles = tuple(train.loss_params.get("quantiles", (0.1, 0.5, 0.9))) if train.loss == "QUANTILE" else ()
+    net = build_model(model, windows, n_outputs=max(1, len(quantiles))).to(device)
+    loss_fn = build_loss(train.loss, **train.loss_params)
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    result = ExperimentResult({}, {}, {}, {}, device=str(device),
+                              trainable_params=sum(p.numel() for p in trainable),
+                              frozen_params=_frozen_count(net))
+    if trainable:
+        _fit(net, windows, train, loss_fn, device, result, report, start, quantiles)
+    result.val, result.val_random_walk = _evaluate(net, windows, windows.val, device, quantiles)
+    result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles)
+    result.seconds = time.perf_counter() - start
+    result.peak_memory_mib = _peak_memory_mib(device)
+    return result
+
+
+def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module, device: torch.device,
+         result: ExperimentResult, report: Report | None, start: float, quantiles: tuple[float, ...]) -> None:
+    # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
+    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.learning_rate,
+                                 weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
+    best, best_state, stale = math.inf, None, 0
+    generator = torch.Generator().manual_seed(cfg.seed)
+    for epoch in range(1, cfg.epochs + 1):
+        net.train()
+        ordered = getattr(loss_fn, "needs_prices", False)  # trading losses need time-ordered batches
+        subset = _epoch_subset(windows.train, cfg.max_train_windows, generator, contiguous=ordered)
+        losses = []
+        for x, y in make_loader(subset, cfg.batch_size, train=not ordered, seed=cfg.seed + epoch):
+            loss = _batch_loss(net, windows, x, y, loss_fn, device, quantiles)
+            if not torch.isfinite(loss):
+                result.stop_reason = "nan_loss"
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            optimizer.step()
+            losses.append(loss.item())
+            if cfg.timeout_s is not None and time.perf_counter() - start > cfg.timeout_s:
+                result.stop_reason = "timeout"
+                break
+        if result.stop_reason == "nan_loss" or not losses:
+            break
+        val_loss = _mean_loss(net, windows, windows.val, loss_fn, device, cfg.batch_size, quantiles)
+        result.curve.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
+                             "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start})
+        if val_loss < best:
+            best, stale, result.best_epoch = val_loss, 0, epoch
+            best_state = copy.deepcopy({k: v for k, v in net.state_dict().items()})
+        else:
+            stale += 1
+        if report is not None:
+            report(epoch, val_loss)
+        if result.stop_reason == "timeout":
+            break
+        if stale >= cfg.patience:
+            result.stop_reason = "early_stopping"
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+
+
+def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
+                device: torch.device, quantiles: tuple[float, ...]) -> torch.Tensor:
+    k = windows.target_position
+    x_t = x[..., k:k + 1].to(device)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        out = net(x_t)
+    pred = out[:, :, 0].float()
+    y = y.to(device)
+    if getattr(loss_fn, "needs_prices", False):
+        mean, scale = float(windows.scaler.mean_[k]), float(windows.scaler.scale_[k])
+        last = None if windows.target == "log_return" else x_t[:, -1, 0] * scale + mean
+        return loss_fn(pred * scale + mean, y * scale + mean, last)
+    return loss_fn(pred, y)
+
+
+def _mean_loss(net: nn.Module, windows: Windows, dataset: WindowDataset, loss_fn: nn.Module,
+               device: torch.device, batch_size: int, quantiles: tuple[float, ...]) -> float:
+    net.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for x, y in make_loader(dataset, batch_size, train=False):
+            total += _batch_loss(net, windows, x, y, loss_fn, device, quantiles).item() * len(y)
+            count += len(y)
+    return total / count
+
+
+def _evaluate(net: nn.Module, windows: Windows, dataset: WindowDataset, device: torch.device,
+              quantiles: tuple[float, ...]) -> tuple[dict[str, float], dict[str, float]]:
+    """Metrics of the model and of the random walk on every window of a period, in price units."""
+    pred, target, last = predict(net, windows, dataset, device, quantiles)
+    walk = np.repeat(last[:, None], target.shape[1], axis=1)
+    return forecast_metrics(pred, target, last), forecast_metrics(walk, target, last)
+
+
+def predict(net: nn.Module, windows: Windows, dataset: WindowDataset, device: torch.device | None = None,
+            quantiles: tuple[float, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forecast, target, last observed value), each in the target's own units, for every window.
+
+    For a log-return target the last observed value is a zero return, which is the random walk.
+    """
+    device = device or pick_device("cpu")
+    k = windows.target_position
+    net.eval()
+    preds, targets, lasts = [], [], []
+    with torch.no_grad():
+        for x, y in make_loader(dataset, 256, train=False):
+            out = net(x[..., k:k + 1].to(device)).float().cpu()
+            point = out[:, :, 0, len(quantiles) // 2] if out.dim() == 4 else out[:, :, 0]
+            preds.append(windows.inverse_target(point))
+            targets.append(windows.inverse_target(y))
+            lasts.append(windows.inverse_target(x[:, -1, k]))
+    pred, target, last = (np.concatenate(a) for a in (preds, targets, lasts))
+    if windows.target == "log_return":
+        last = np.zeros_like(last)
+    return pred, target, last
+
+
+def _epoch_subset(dataset: WindowDataset, limit: int | None, generator: torch.Generator,
+                  contiguous: bool = False) -> torch.utils.data.Dataset:
+    """``limit`` random training windows; a random run of consecutive windows when ``contiguous``."""
+    if limit is None or limit >= len(dataset):
+        return dataset
+    if contiguous:
+        start = int(torch.randint(0, len(dataset) - limit + 1, (1,), generator=generator))
+        return torch.utils.data.Subset(dataset, list(range(start, start + limit)))
+    idx = torch.randperm(len(dataset), generator=generator)[:limit].sort().values.tolist()
+    return torch.utils.data.Subset(dataset, idx)
+
+
+def _frozen_count(net: nn.Module) -> int:
+    frozen = sum(p.numel() for p in net.parameters() if not p.requires_grad)
+    backbone = getattr(net, "backbone", None)
+    if backbone is not None:
+        frozen += sum(p.numel() for p in backbone.model.parameters())
+    return frozen
+
+
+def _peak_memory_mib(device: torch.device) -> float:
+    """Peak GPU memory allocated (cuda), else the process's peak resident set size."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

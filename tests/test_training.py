@@ -1,0 +1,131 @@
+"""The experiment runner: determinism, early stopping, timeout, NaN, hooks, every window, the random walk."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import cryptexlab.training as training
+from cryptexlab.data.source import load_features
+from cryptexlab.data.windows import make_windows
+from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+from cryptexlab.training import predict, run_experiment
+
+DATA = DataConfig.model_validate({"synthetic": {"hours": 1500, "seed": 3}, "windows": {"seq_len": 32, "pred_len": 8}})
+TINY = ModelConfig(llm_layers=1, d_model=8, d_ff=16, n_heads=2, patch_len=8, stride=4, num_tokens=16)
+FAST = TrainConfig(epochs=2, batch_size=16, max_train_windows=64, learning_rate=1e-3)
+
+
+@pytest.fixture(scope="module")
+def windows():
+    _, feats = load_features(DATA)
+    return make_windows(feats.frame, DATA)
+
+
+def test_same_seed_same_metrics_timellm(windows) -> None:
+    a = run_experiment(DATA, TINY, FAST, windows=windows)
+    b = run_experiment(DATA, TINY, FAST, windows=windows)
+    assert a.val == b.val and a.test == b.test
+    assert [c["val_loss"] for c in a.curve] == [c["val_loss"] for c in b.curve]
+
+
+def test_other_seed_other_metrics(windows) -> None:
+    a = run_experiment(DATA, ModelConfig(kind="dlinear"), FAST, windows=windows)
+    b = run_experiment(DATA, ModelConfig(kind="dlinear"), FAST.model_copy(update={"seed": 1}), windows=windows)
+    assert a.val != b.val
+
+
+def test_result_fields(windows) -> None:
+    r = run_experiment(DATA, TINY, FAST, windows=windows)
+    assert r.stop_reason == "completed" and len(r.curve) == 2 and r.best_epoch in (1, 2)
+    assert r.trainable_params > 0 and r.frozen_params > 10_000_000  # MiniLM's frozen weights
+    assert set(r.val) == {"mae", "mse", "mape", "directional_accuracy"}
+    assert r.seconds > 0 and r.peak_memory_mib > 0 and r.device == "cpu"
+    assert r.curve[0]["lr"] == 1e-3
+
+
+def test_random_walk_model_equals_the_reported_random_walk(windows) -> None:
+    r = run_experiment(DATA, ModelConfig(kind="random_walk"), FAST, windows=windows)
+    assert r.curve == [] and r.trainable_params == 0
+    assert r.val["mae"] == pytest.approx(r.val_random_walk["mae"], rel=1e-6)
+    assert r.test["mse"] == pytest.approx(r.test_random_walk["mse"], rel=1e-6)
+    assert math.isnan(r.val_random_walk["directional_accuracy"])  # a flat forecast calls no direction
+
+
+def test_every_window_is_evaluated(windows) -> None:
+    net = training.build_model(ModelConfig(kind="drift"), windows)
+    pred, target, last = predict(net, windows, windows.test)
+    assert pred.shape == target.shape == (len(windows.test), 8) and last.shape == (len(windows.test),)
+    close = windows.inverse_target(windows.test.values[:, windows.target_position])
+    np.testing.assert_allclose(target[-1], close[-8:], rtol=1e-5)  # the last rows of the period are targets
+
+
+def test_report_hook_each_epoch_and_can_stop_the_run(windows) -> None:
+    seen: list[tuple[int, float]] = []
+    run_experiment(DATA, ModelConfig(kind="dlinear"), FAST, windows=windows, report=lambda e, v: seen.append((e, v)))
+    assert [e for e, _ in seen] == [1, 2]
+
+    class Prune(Exception):
+        pass
+
+    def prune(epoch: int, value: float) -> None:
+        raise Prune
+
+    with pytest.raises(Prune):
+        run_experiment(DATA, ModelConfig(kind="dlinear"), FAST, windows=windows, report=prune)
+
+
+def test_early_stopping_keeps_best_weights(windows) -> None:
+    cfg = TrainConfig(epochs=30, patience=1, batch_size=16, max_train_windows=32, learning_rate=0.5)
+    r = run_experiment(DATA, ModelConfig(kind="dlinear"), cfg, windows=windows)
+    assert r.stop_reason == "early_stopping" and len(r.curve) < 30
+    best = min(c["val_loss"] for c in r.curve)
+    assert r.curve[r.best_epoch - 1]["val_loss"] == best
+
+
+def test_timeout_stops_with_reason(windows) -> None:
+    r = run_experiment(DATA, TINY, TrainConfig(epochs=50, timeout_s=0.01, max_train_windows=64), windows=windows)
+    assert r.stop_reason == "timeout" and len(r.curve) == 1
+    assert np.isfinite(r.val["mae"])
+
+
+def test_nan_loss_stops_with_reason(windows, monkeypatch) -> None:
+    class NaNLoss(torch.nn.Module):
+        needs_prices = False
+
+        def forward(self, pred, target, last=None):
+            return (pred - target).pow(2).mean() * float("nan")
+
+    monkeypatch.setattr(training, "build_loss", lambda name, **kw: NaNLoss())
+    r = run_experiment(DATA, ModelConfig(kind="dlinear"), FAST, windows=windows)
+    assert r.stop_reason == "nan_loss" and r.curve == []
+    assert np.isfinite(r.test_random_walk["mae"])
+
+
+@pytest.mark.parametrize("loss", ["SHARPE_LOSS", "TRADING_LOSS", "QUANTILE", "ROBUST"])
+def test_every_loss_family_trains(windows, loss) -> None:
+    r = run_experiment(DATA, TINY, FAST.model_copy(update={"loss": loss, "epochs": 1}), windows=windows)
+    assert r.stop_reason == "completed" and np.isfinite(r.curve[0]["val_loss"])
+
+
+def test_log_return_target(windows) -> None:
+    data = DataConfig.model_validate({"synthetic": {"hours": 1500, "seed": 3},
+                                      "windows": {"seq_len": 32, "pred_len": 8, "target_kind": "log_return"}})
+    r = run_experiment(data, ModelConfig(kind="random_walk"), FAST)
+    assert r.val["mae"] == pytest.approx(r.val_random_walk["mae"], rel=1e-5)
+    assert r.val["mae"] < 0.05  # returns, not prices
+
+
+def test_device_choice() -> None:
+    assert training.pick_device("cpu").type == "cpu"
+    assert training.pick_device("auto").type in ("cpu", "cuda", "mps")
+
+
+def test_one_default_epoch_on_the_default_data_trains(tmp_path) -> None:
+    """The default configuration (Time-LLM, MiniLM, 2 layers) on the embedded default, one epoch."""
+    r = run_experiment(DataConfig(), ModelConfig(), TrainConfig(epochs=1))
+    assert r.stop_reason == "completed" and len(r.curve) == 1
+    assert np.isfinite(r.test["mae"])
