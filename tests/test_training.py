@@ -42,7 +42,7 @@ def test_result_fields(windows) -> None:
     r = run_experiment(DATA, TINY, FAST, windows=windows)
     assert r.stop_reason == "completed" and len(r.curve) == 2 and r.best_epoch in (1, 2)
     assert r.trainable_params > 0 and r.frozen_params > 10_000_000  # MiniLM's frozen weights
-    assert set(r.val) == {"mae", "mse", "mape", "directional_accuracy"}
+    assert set(r.val) == {"mae", "mse", "mape", "directional_accuracy", "sharpe"}
     assert r.seconds > 0 and r.peak_memory_mib > 0 and r.device == "cpu"
     assert r.curve[0]["lr"] == 1e-3
 

@@ -28,12 +28,37 @@ def directional_accuracy(pred: np.ndarray, target: np.ndarray, last: np.ndarray)
     return float((forecast[called] == realised[called]).mean()) if called.any() else float("nan")
 
 
-def forecast_metrics(pred: np.ndarray, target: np.ndarray, last: np.ndarray) -> dict[str, float]:
-    """MAE, MSE, MAPE (%) and directional accuracy."""
+#: Binance spot taker fee per side (0.1%); hourly bars per year for annualising.
+COST_PER_SIDE = 0.001
+HOURS_PER_YEAR = 24 * 365
+
+
+def signal_sharpe(pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, returns: bool = False,
+                  cost: float = COST_PER_SIDE, periods_per_year: float = HOURS_PER_YEAR) -> float:
+    """Annualised Sharpe ratio of trading the forecast's direction one step ahead, after costs.
+
+    Windows must be consecutive bars in time order (as the evaluation loader gives them). The
+    position is the sign of the first-step forecast move (+1 long, -1 short, 0 flat); the bar's
+    return is target / last - 1 (or the target itself for return targets); each change of
+    position pays ``cost`` per unit traded. A strategy that never trades has no Sharpe ratio (NaN).
+    """
+    move = pred[:, 0] - (0.0 if returns else last)
+    position = np.sign(move)
+    realised = target[:, 0] if returns else target[:, 0] / last - 1
+    turnover = np.abs(np.diff(position, prepend=0.0))
+    strategy = position * realised - cost * turnover
+    sd = strategy.std()
+    return float(strategy.mean() / sd * np.sqrt(periods_per_year)) if sd > 0 and position.any() else float("nan")
+
+
+def forecast_metrics(pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, returns: bool = False
+                     ) -> dict[str, float]:
+    """MAE, MSE, MAPE (%), directional accuracy and the forecast signal's Sharpe ratio."""
     err = pred - target
     return {
         "mae": float(np.abs(err).mean()),
         "mse": float((err**2).mean()),
         "mape": float(100 * np.abs(err / np.where(target == 0, np.nan, target)).mean()),
         "directional_accuracy": directional_accuracy(pred, target, last),
+        "sharpe": signal_sharpe(pred, target, last, returns=returns),
     }

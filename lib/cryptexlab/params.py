@@ -188,6 +188,18 @@ class ModelConfig(Section):
 LossName = Literal["MSE", "MAE", "MAPE", "ASYMMETRIC", "QUANTILE", "SHARPE_LOSS", "TRADING_LOSS", "ROBUST"]
 
 
+SchedulerKind = Literal["constant", "warmup", "cosine_restarts", "adaptive", "cyclical", "performance",
+                        "multiphase", "crypto_weekly", "one_cycle"]
+
+
+class SchedulerConfig(Section):
+    """A learning-rate schedule: its kind and that kind's parameters (checked by the factory,
+    :func:`cryptexlab.schedulers.build_scheduler`, which names any unknown or bad parameter)."""
+
+    kind: SchedulerKind = "constant"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class TrainConfig(Section):
     """How one configuration is trained and evaluated (the experiment runner's slice)."""
 
@@ -203,6 +215,77 @@ class TrainConfig(Section):
     timeout_s: float | None = Field(None, gt=0, description="wall-clock limit of one training run")
     seed: int = Field(0, ge=0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    scheduler: SchedulerConfig = SchedulerConfig()
+
+
+class SearchParam(Section):
+    """One parameter of a custom search space (``search.custom`` in a profile).
+
+    ``name`` is the dotted key it sets (``model.d_model``, ``train.learning_rate``,
+    ``data.windows.seq_len``); ``condition`` maps other parameter names to the value they must
+    have for this one to be sampled (``{model.d_layers: 2}``).
+    """
+
+    name: str
+    type: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    choices: list[Any] | None = None
+    log: bool = False
+    step: float | None = None
+    condition: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SearchParam:
+        if self.name.split(".")[0] not in ("data", "model", "train"):
+            raise ValueError(f"name {self.name!r} must start with data., model. or train.")
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError(f"categorical parameter {self.name} needs a non-empty choices list")
+        elif self.low is None or self.high is None or not self.low <= self.high:
+            raise ValueError(f"{self.type} parameter {self.name} needs low <= high, got low={self.low}, high={self.high}")
+        elif self.log and self.low <= 0:
+            raise ValueError(f"log-scaled parameter {self.name} needs low > 0, got {self.low}")
+        return self
+
+
+Objective = Literal["val_mae", "val_mse", "val_mape", "val_directional_accuracy", "val_sharpe", "train_seconds"]
+
+
+class SearchConfig(Section):
+    """A hyperparameter search: space, method, pruning, objectives, budget, storage, constraints."""
+
+    mode: Literal["quick", "architecture", "training", "comprehensive", "custom"] = "quick"
+    method: Literal["tpe", "gp", "cmaes", "random", "grid", "qmc"] = "tpe"
+    pruner: Literal["median", "hyperband", "successive_halving", "wilcoxon", "none"] = "median"
+    n_trials: int = Field(20, ge=1, le=100_000)
+    timeout_s: float | None = Field(None, gt=0, description="wall-clock limit of the whole study")
+    trial_timeout_s: float | None = Field(None, gt=0, description="wall-clock limit of one trial")
+    objectives: list[Objective] = Field(default_factory=lambda: ["val_mae"], min_length=1)
+    study_name: str = Field("study", pattern=r"^[A-Za-z0-9_.-]+$")
+    storage: str | None = Field(None, description="SQLAlchemy URL or journal file; null = studies/<name>.journal")
+    seed: int = Field(0, ge=0)
+    custom: list[SearchParam] = Field(default_factory=list)
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="method grid: dotted key -> values")
+    enqueue: list[dict[str, Any]] = Field(default_factory=list, description="configurations tried first")
+    import_from: str | None = Field(None, description="study (same storage) whose trials seed this one")
+    memory_budget_mib: float | None = Field(None, gt=0)
+    max_trainable_params: int | None = Field(None, ge=1)
+    terminator: bool = Field(False, description="stop when improvement falls below the noise")
+    llm_choices: list[str] = Field(default_factory=lambda: ["MINILM"], min_length=1)
+    seq_len_choices: list[int] = Field(default_factory=lambda: [48, 96], min_length=1)
+    pred_len_choices: list[int] | None = Field(None, description="null: pred_len stays as in data.windows")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchConfig:
+        if self.mode == "custom" and not self.custom:
+            raise ValueError("mode custom needs search.custom: a list of {name, type, low/high or choices}")
+        if self.method == "grid" and not self.grid:
+            raise ValueError("method grid needs search.grid: dotted key -> list of values")
+        if len(self.objectives) > 1 and self.pruner != "none":
+            raise ValueError(f"pruning does not support multi-objective studies (optuna#3450): set pruner: none "
+                             f"for objectives {self.objectives}")
+        return self
 
 
 class DataNotebook(Section):

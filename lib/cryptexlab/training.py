@@ -95,8 +95,12 @@ def build_model(config: ModelConfig, windows: Windows, n_outputs: int = 1) -> nn
 
 
 def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
-                   windows: Windows | None = None, report: Report | None = None) -> ExperimentResult:
-    """Train one configuration and evaluate it (and the random walk) on validation and test."""
+                   windows: Windows | None = None, report: Report | None = None,
+                   evaluate_test: bool = True) -> ExperimentResult:
+    """Train one configuration and evaluate it (and the random walk) on validation and test.
+
+    A search passes ``evaluate_test=False``: the test period stays untouched until the verdict.
+    """
     torch.manual_seed(train.seed)
     np.random.seed(train.seed)
     start = time.perf_counter()
@@ -114,7 +118,8 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     if trainable:
         _fit(net, windows, train, loss_fn, device, result, report, start, quantiles)
     result.val, result.val_random_walk = _evaluate(net, windows, windows.val, device, quantiles)
-    result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles)
+    if evaluate_test:
+        result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles)
     result.seconds = time.perf_counter() - start
     result.peak_memory_mib = _peak_memory_mib(device)
     return result
@@ -198,7 +203,9 @@ def _evaluate(net: nn.Module, windows: Windows, dataset: WindowDataset, device: 
     """Metrics of the model and of the random walk on every window of a period, in price units."""
     pred, target, last = predict(net, windows, dataset, device, quantiles)
     walk = np.repeat(last[:, None], target.shape[1], axis=1)
-    return forecast_metrics(pred, target, last), forecast_metrics(walk, target, last)
+    returns = windows.target == "log_return"
+    return (forecast_metrics(pred, target, last, returns=returns),
+            forecast_metrics(walk, target, last, returns=returns))
 
 
 def predict(net: nn.Module, windows: Windows, dataset: WindowDataset, device: torch.device | None = None,

@@ -1,0 +1,212 @@
+"""Search spaces: plain functions of an Optuna trial that return a validated configuration.
+
+Each space starts from the profile's base configuration (data, model, train sections) and
+overrides the keys it samples. Conditional parameters exist only where they mean something:
+``stride`` is sampled up to the sampled ``patch_len``; ``patch_len`` only among values that fit
+``seq_len``; ``activation`` only when the head has more than one layer; a schedule's parameter
+only for the schedule that has it. Anything still invalid is rejected by the configuration's own
+validation (:class:`InvalidConfiguration`, recorded as the trial's failure reason) and never trained.
+
+===============  ====  ===========================================================================
+space            size  parameters
+===============  ====  ===========================================================================
+quick            7     learning_rate, d_model, d_ff, n_heads, patch_len, stride, dropout
+architecture     10    d_model, d_ff, n_heads, e_layers, d_layers, activation (if d_layers > 1),
+                       dropout, patch_len, stride, llm_layers
+training         8     learning_rate, batch_size, epochs, scheduler, its parameter, loss,
+                       weight_decay, grad_clip
+comprehensive    21    architecture + training + seq_len, llm_model, num_tokens
+                       (+ pred_len where the profile lists pred_len_choices)
+custom           any   declared in the profile's ``search.custom``
+===============  ====  ===========================================================================
+
+The feature set is not searched: Time-LLM and the baselines are channel-independent, so extra
+feature columns cannot change the target's forecast, and a searched value that changes nothing
+would only waste trials.
+
+Example:
+    >>> import optuna
+    >>> cfg = quick(optuna.trial.FixedTrial({"train.learning_rate": 1e-3, "model.d_model": 16,
+    ...     "model.d_ff": 32, "model.n_heads": 4, "model.patch_len": 16, "model.stride": 8,
+    ...     "model.dropout": 0.1}), TrialConfig.default(), SearchConfig())
+    >>> cfg.model.stride
+    8
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from pydantic import ValidationError
+
+from cryptexlab.errors import ParamsError
+from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, SearchParam, TrainConfig
+
+
+class InvalidConfiguration(ParamsError):
+    """A sampled combination that the configuration rules reject (never trained)."""
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """The three configuration slices one trial trains with."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+
+    @classmethod
+    def default(cls) -> TrialConfig:
+        """Defaults of every slice."""
+        return cls(DataConfig(), ModelConfig(), TrainConfig())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full configuration as plain data."""
+        return {"data": self.data.model_dump(), "model": self.model.model_dump(), "train": self.train.model_dump()}
+
+    def fingerprint(self) -> str:
+        """Hash of the data source and window specification (trials are comparable when equal)."""
+        spec = {k: v for k, v in self.data.model_dump().items()}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+Space = Callable[[optuna.Trial, TrialConfig, SearchConfig], TrialConfig]
+
+
+def apply(base: TrialConfig, values: dict[str, Any]) -> TrialConfig:
+    """Set dotted keys (``model.d_model``) on a copy of ``base`` and validate.
+
+    Raises:
+        InvalidConfiguration: naming the rule that the combination breaks.
+    """
+    doc = base.to_dict()
+    for key, value in values.items():
+        parts = key.split(".")
+        node = doc
+        for part in parts[:-1]:
+            node = node[part]
+        node[parts[-1]] = value
+    try:
+        return TrialConfig(DataConfig.model_validate(doc["data"]), ModelConfig.model_validate(doc["model"]),
+                           TrainConfig.model_validate(doc["train"]))
+    except ValidationError as exc:
+        rules = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidConfiguration(f"invalid combination {values}: {rules}") from None
+
+
+def _patch(trial: optuna.Trial, seq_len: int) -> dict[str, Any]:
+    choices = [p for p in (8, 16, 24) if p <= seq_len] or [seq_len]
+    patch = trial.suggest_categorical("model.patch_len", choices)
+    stride = trial.suggest_int("model.stride", 1, patch)  # at most patch_len: no bar skipped
+    return {"model.patch_len": patch, "model.stride": stride}
+
+
+def _architecture(trial: optuna.Trial, seq_len: int) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "model.d_model": trial.suggest_categorical("model.d_model", [8, 16, 32]),
+        "model.d_ff": trial.suggest_categorical("model.d_ff", [16, 32, 64]),
+        "model.n_heads": trial.suggest_categorical("model.n_heads", [2, 4, 8]),
+        "model.e_layers": trial.suggest_int("model.e_layers", 1, 2),
+        "model.d_layers": trial.suggest_int("model.d_layers", 1, 2),
+    }
+    if v["model.d_layers"] > 1:
+        v["model.activation"] = trial.suggest_categorical("model.activation", ["gelu", "relu", "tanh"])
+    v["model.dropout"] = trial.suggest_float("model.dropout", 0.0, 0.3)
+    v.update(_patch(trial, seq_len))
+    v["model.llm_layers"] = trial.suggest_int("model.llm_layers", 1, 3)
+    return v
+
+
+def _training(trial: optuna.Trial) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "train.learning_rate": trial.suggest_float("train.learning_rate", 1e-4, 1e-2, log=True),
+        "train.batch_size": trial.suggest_categorical("train.batch_size", [16, 32, 64]),
+        "train.epochs": trial.suggest_int("train.epochs", 1, 4),
+    }
+    kind = trial.suggest_categorical("train.scheduler.kind", ["constant", "warmup", "cosine_restarts", "crypto_weekly"])
+    params: dict[str, Any] = {}
+    if kind == "warmup":
+        params["warmup_fraction"] = trial.suggest_float("train.scheduler.warmup_fraction", 0.05, 0.3)
+    elif kind == "cosine_restarts":
+        params["T_0"] = trial.suggest_categorical("train.scheduler.T_0", [8, 16, 32])
+    elif kind == "crypto_weekly":
+        params["amplitude"] = trial.suggest_float("train.scheduler.amplitude", 0.1, 0.9)
+    v["train.scheduler"] = {"kind": kind, "params": params}
+    v["train.loss"] = trial.suggest_categorical("train.loss", ["MSE", "MAE", "ROBUST", "ASYMMETRIC"])
+    v["train.weight_decay"] = trial.suggest_float("train.weight_decay", 1e-6, 1e-2, log=True)
+    v["train.grad_clip"] = trial.suggest_categorical("train.grad_clip", [0.5, 1.0, 5.0])
+    return v
+
+
+def quick(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    """Seven key parameters of Time-LLM and its optimiser."""
+    v = {
+        "train.learning_rate": trial.suggest_float("train.learning_rate", 1e-4, 1e-2, log=True),
+        "model.d_model": trial.suggest_categorical("model.d_model", [8, 16, 32]),
+        "model.d_ff": trial.suggest_categorical("model.d_ff", [16, 32, 64]),
+        "model.n_heads": trial.suggest_categorical("model.n_heads", [2, 4, 8]),
+    }
+    v.update(_patch(trial, base.data.windows.seq_len))
+    v["model.dropout"] = trial.suggest_float("model.dropout", 0.0, 0.3)
+    return apply(base, v)
+
+
+def architecture(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    """Ten model-structure parameters."""
+    return apply(base, _architecture(trial, base.data.windows.seq_len))
+
+
+def training(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    """Eight optimisation parameters."""
+    return apply(base, _training(trial))
+
+
+def comprehensive(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    """Model, training and data together (21 parameters, 22 with pred_len)."""
+    seq_len = trial.suggest_categorical("data.windows.seq_len", search.seq_len_choices)
+    v: dict[str, Any] = {"data.windows.seq_len": seq_len}
+    if search.pred_len_choices:
+        v["data.windows.pred_len"] = trial.suggest_categorical("data.windows.pred_len", search.pred_len_choices)
+    v["model.llm_model"] = trial.suggest_categorical("model.llm_model", search.llm_choices)
+    v["model.num_tokens"] = trial.suggest_categorical("model.num_tokens", [100, 500, 1000])
+    v.update(_architecture(trial, seq_len))
+    v.update(_training(trial))
+    return apply(base, v)
+
+
+def custom(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    """The parameters declared in ``search.custom``, in order, honouring their conditions."""
+    values: dict[str, Any] = {}
+    for p in search.custom:
+        if any(values.get(k) != want for k, want in p.condition.items()):
+            continue
+        values[p.name] = _suggest(trial, p)
+    return apply(base, values)
+
+
+def _suggest(trial: optuna.Trial, p: SearchParam) -> Any:
+    if p.type == "categorical":
+        return trial.suggest_categorical(p.name, p.choices)
+    if p.type == "int":
+        return trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)
+    return trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
+
+
+SPACES: dict[str, Space] = {"quick": quick, "architecture": architecture, "training": training,
+                            "comprehensive": comprehensive, "custom": custom}
+
+
+def space_for(mode: str) -> Space:
+    """The space function of a mode.
+
+    Raises:
+        ParamsError: listing the modes.
+    """
+    if mode not in SPACES:
+        raise ParamsError(f"unknown search mode {mode!r}; use one of {', '.join(SPACES)}")
+    return SPACES[mode]

@@ -1,0 +1,325 @@
+"""The Optuna tuner: samplers, pruners, storage, failures, stale-trial recovery, resume.
+
+A study lives in a storage: by default a journal file ``studies/<name>.journal`` (safe for
+several worker processes on one machine; ``optuna-dashboard studies/<name>.journal`` opens it),
+or any SQLAlchemy URL (PostgreSQL for several machines). Re-running the same search resumes the
+study up to ``n_trials`` finished trials. A trial left RUNNING by a worker that died (Ctrl-C,
+a killed process) is marked failed on the next start and its configuration is tried again.
+
+Every trial records in its user attributes its full configuration, the data fingerprint, the
+package versions, its seed, device, duration, stop reason and, when it failed, why. A trial that
+raises, produces NaN, times out or would exceed the memory or parameter budget is recorded with
+its reason and the study goes on (:class:`TrialFailed` is the only exception Optuna catches).
+
+Example:
+    >>> result = run_search(TrialConfig.default(), SearchConfig(n_trials=3))  # doctest: +SKIP
+    >>> result.summary["states"]  # doctest: +SKIP
+    {'COMPLETE': 3}
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, NoReturn
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from cryptexlab.data.source import load_features
+from cryptexlab.data.windows import Windows, make_windows
+from cryptexlab.errors import CryptexError, ParamsError
+from cryptexlab.params import SearchConfig
+from cryptexlab.paths import STUDIES_DIR
+from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
+from cryptexlab.training import ExperimentResult, run_experiment
+
+DIRECTIONS = {"val_mae": "minimize", "val_mse": "minimize", "val_mape": "minimize",
+              "val_directional_accuracy": "maximize", "val_sharpe": "maximize", "train_seconds": "minimize"}
+VERSIONED = ("cryptexlab", "optuna", "torch", "transformers", "numpy", "pandas")
+Runner = Callable[..., ExperimentResult]
+
+
+class TrialFailed(CryptexError):
+    """A trial that failed for a recorded reason; the study goes on."""
+
+
+@dataclass
+class SearchResult:
+    """What a search produced."""
+
+    study: optuna.Study
+    summary: dict[str, Any]
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The best trial (single objective) or the Pareto front (several objectives)."""
+        return self.study.best_trials
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """Parameters of the best trial (of the first Pareto trial when multi-objective)."""
+        return self.best_trials[0].params if self.best_trials else {}
+
+    @property
+    def best_value(self) -> float | list[float] | None:
+        """Best objective value(s)."""
+        if not self.best_trials:
+            return None
+        values = self.best_trials[0].values
+        return values[0] if len(values) == 1 else values
+
+
+def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:
+    """The seeded sampler of ``search.method``; constraints feed TPE, GP and random-free methods."""
+    seed = search.seed
+    constraints = _constraints if (search.memory_budget_mib or search.max_trainable_params) else None
+    if search.method == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints)
+    if search.method == "gp":
+        return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints)
+    if search.method == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if search.method == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if search.method == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    return optuna.samplers.GridSampler(search.grid, seed=seed)
+
+
+def make_pruner(search: SearchConfig) -> optuna.pruners.BasePruner:
+    """The pruner of ``search.pruner`` (always ``NopPruner`` for multi-objective studies)."""
+    if search.pruner == "none" or len(search.objectives) > 1:
+        return optuna.pruners.NopPruner()
+    return {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1),
+        "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1),
+        "wilcoxon": lambda: optuna.pruners.WilcoxonPruner(p_threshold=0.1),
+    }[search.pruner]()
+
+
+def storage_for(search: SearchConfig) -> tuple[optuna.storages.BaseStorage, str]:
+    """(storage, the string optuna-dashboard opens). Default: a journal file in ``studies/``."""
+    target = search.storage or str(STUDIES_DIR / f"{search.study_name}.journal")
+    if "://" in target:
+        return optuna.storages.RDBStorage(target), target
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    return JournalStorage(JournalFileBackend(target)), target
+
+
+def open_study(base: TrialConfig, search: SearchConfig) -> optuna.Study:
+    """Create or load the study; refuse to mix data specifications under one name."""
+    storage, _ = storage_for(search)
+    study = optuna.create_study(study_name=search.study_name, storage=storage, load_if_exists=True,
+                                directions=[DIRECTIONS[o] for o in search.objectives],
+                                sampler=make_sampler(search), pruner=make_pruner(search))
+    fingerprint = base.fingerprint()
+    known = study.user_attrs.get("data_fingerprint")
+    if known is None:
+        study.set_user_attr("data_fingerprint", fingerprint)
+        study.set_user_attr("objectives", list(search.objectives))
+        study.set_user_attr("mode", search.mode)
+    elif known != fingerprint and search.mode != "comprehensive":
+        raise ParamsError(f"study {search.study_name!r} was run on other data or windows (fingerprint {known}, "
+                          f"now {fingerprint}); choose another study_name or restore the data section")
+    return study
+
+
+def recover_stale_trials(study: optuna.Study) -> int:
+    """Mark RUNNING trials of dead workers (on this host) failed and enqueue their parameters again."""
+    host = socket.gethostname()
+    count = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker", {})
+        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
+            study._storage.set_trial_user_attr(t._trial_id, "failure_reason", "stale: worker died")
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
+            count += 1
+    return count
+
+
+def finished_trials(study: optuna.Study) -> int:
+    """Trials that count towards n_trials (stale failures are retried, so they do not count)."""
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+    return sum(1 for t in done if not str(t.user_attrs.get("failure_reason", "")).startswith("stale"))
+
+
+def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner = run_experiment,
+               show_progress_bar: bool = True) -> SearchResult:
+    """Run or resume a study until ``n_trials`` trials have finished (or ``timeout_s``)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(base, search)
+    recover_stale_trials(study)
+    _warm_start(study, search)
+    remaining = search.n_trials - finished_trials(study)
+    if remaining > 0:
+        callbacks = [_terminator()] if search.terminator and len(search.objectives) == 1 else []
+        study.optimize(make_objective(base, search, runner), n_trials=remaining, timeout=search.timeout_s,
+                       catch=(TrialFailed,), callbacks=callbacks, show_progress_bar=show_progress_bar)
+    return SearchResult(study, summarize(study))
+
+
+def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run_experiment
+                   ) -> Callable[[optuna.Trial], float | tuple[float, ...]]:
+    """The objective: sample, check budgets, train, return the objective values."""
+    space = _grid_space if search.method == "grid" else space_for(search.mode)
+    windows_cache: dict[str, Windows] = {}
+    single = len(search.objectives) == 1
+
+    def objective(trial: optuna.Trial) -> float | tuple[float, ...]:
+        start = time.perf_counter()
+        trial.set_user_attr("worker", {"pid": os.getpid(), "host": socket.gethostname()})
+        trial.set_user_attr("versions", _versions())
+        try:
+            config = space(trial, base, search)
+        except InvalidConfiguration as exc:
+            _fail(trial, f"invalid: {exc}")
+        if search.trial_timeout_s:
+            config = apply(config, {"train.timeout_s": search.trial_timeout_s})
+        trial.set_user_attr("config", config.to_dict())
+        trial.set_user_attr("data_fingerprint", config.fingerprint())
+        trial.set_user_attr("seed", config.train.seed)
+        _check_budgets(trial, config, search)
+        try:
+            windows = _windows(windows_cache, config)
+
+            def report(epoch: int, value: float) -> None:
+                if single and search.pruner != "wilcoxon":
+                    trial.report(value, epoch)
+                    if trial.should_prune():
+                        trial.set_user_attr("pruned_at_epoch", epoch)
+                        raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+            result = runner(config.data, config.model, config.train, windows=windows, report=report,
+                            evaluate_test=False)
+        except optuna.TrialPruned:
+            raise
+        except (CryptexError, RuntimeError, ValueError, MemoryError) as exc:
+            _fail(trial, f"error: {type(exc).__name__}: {exc}")
+        trial.set_user_attr("device", result.device)
+        trial.set_user_attr("duration_s", time.perf_counter() - start)
+        trial.set_user_attr("stop_reason", result.stop_reason)
+        trial.set_user_attr("val", result.val)
+        trial.set_user_attr("val_random_walk", result.val_random_walk)
+        trial.set_user_attr("curve", result.curve)
+        if result.stop_reason in ("nan_loss", "timeout"):
+            _fail(trial, result.stop_reason)
+        values = tuple(_objective_value(o, result) for o in search.objectives)
+        if any(not math.isfinite(v) for v in values):
+            _fail(trial, f"non-finite objective {dict(zip(search.objectives, values))}")
+        return values[0] if single else values
+
+    return objective
+
+
+def summarize(study: optuna.Study) -> dict[str, Any]:
+    """Counts by state, failures by reason, the best value(s)."""
+    trials = study.get_trials(deepcopy=False)
+    failures = Counter(str(t.user_attrs.get("failure_reason", "unknown")).split(":")[0]
+                       for t in trials if t.state == TrialState.FAIL)
+    best = [{"number": t.number, "values": t.values, "params": t.params} for t in study.best_trials] \
+        if any(t.state == TrialState.COMPLETE for t in trials) else []
+    return {"study": study.study_name, "trials": len(trials),
+            "states": dict(Counter(t.state.name for t in trials)), "failures": dict(failures), "best": best}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _objective_value(name: str, result: ExperimentResult) -> float:
+    if name == "train_seconds":
+        return float(result.seconds)
+    return float(result.val[name.removeprefix("val_")])
+
+
+def _fail(trial: optuna.Trial, reason: str) -> NoReturn:
+    trial.set_user_attr("failure_reason", reason)
+    raise TrialFailed(reason)
+
+
+def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfig) -> None:
+    """Record constraint values (<= 0 feasible) and refuse to train an infeasible configuration."""
+    if not (search.memory_budget_mib or search.max_trainable_params):
+        return
+    from cryptexlab.memory import estimate_for_config
+
+    est = estimate_for_config(config.model, config.data.windows.seq_len, config.data.windows.pred_len,
+                              config.train.batch_size)
+    over_memory = est.total_mib - search.memory_budget_mib if search.memory_budget_mib else -1.0
+    over_params = est.trainable_params - search.max_trainable_params if search.max_trainable_params else -1.0
+    trial.set_user_attr("memory_estimate_mib", est.total_mib)
+    trial.set_user_attr("trainable_params", est.trainable_params)
+    trial.set_user_attr("constraint", [float(over_memory), float(over_params)])
+    if over_memory > 0:
+        _fail(trial, f"memory_budget: estimate {est.total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
+    if over_params > 0:
+        _fail(trial, f"param_limit: {est.trainable_params:,} trainable > limit {search.max_trainable_params:,}")
+
+
+def _constraints(trial: FrozenTrial) -> list[float]:
+    return list(trial.user_attrs.get("constraint", [0.0, 0.0]))
+
+
+def _windows(cache: dict[str, Windows], config: TrialConfig) -> Windows:
+    key = config.fingerprint()
+    if key not in cache:
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        _, feats = load_features(config.data)
+        cache[key] = make_windows(feats.frame, config.data)
+    return cache[key]
+
+
+def _grid_space(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    return apply(base, {k: trial.suggest_categorical(k, v) for k, v in search.grid.items()})
+
+
+def _warm_start(study: optuna.Study, search: SearchConfig) -> None:
+    if study.user_attrs.get("warm_started"):
+        return
+    for params in search.enqueue:
+        study.enqueue_trial(params, skip_if_exists=True)
+    if search.import_from:
+        storage, _ = storage_for(search.model_copy(update={"study_name": search.import_from}))
+        try:
+            source = optuna.load_study(study_name=search.import_from, storage=storage)
+        except KeyError:
+            raise ParamsError(f"import_from: no study {search.import_from!r} in {storage_for(search)[1]}") from None
+        study.add_trials([t for t in source.get_trials(states=(TrialState.COMPLETE,))])
+    study.set_user_attr("warm_started", True)
+
+
+def _terminator() -> optuna.terminator.TerminatorCallback:
+    return optuna.terminator.TerminatorCallback(optuna.terminator.Terminator())
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
