@@ -23,69 +23,80 @@ Activations
 -----------
 The activation figure counts the tensors that autograd saves for the backward pass (what
 :func:`saved_activation_bytes` measures), as element counts per series times bytes per
-element. It was derived op by op from PyTorch 2.13 and transformers 5 and is exact (to the
-byte) on the CPU for the BERT family, the GPT-2 family and the LLaMA family with float32
-weights; elsewhere it is an approximation whose assumptions are:
+element, derived op by op from PyTorch 2.13 and transformers 5. On the CPU it matches
+:func:`saved_activation_bytes` to the byte for the BERT, GPT-2 and LLaMA families in float32
+(every kind, ``fast`` on and off, with and without dropout and ``backbone_dropout``), and
+within 0.1 % under bf16 autocast. On CUDA the kernels differ in small ways (padded
+log-sum-exp and masks, autocast's own casts), so there it is an approximation; see
+"Checking the activation estimate on a GPU". The assumptions:
 
-* Only what autograd keeps counts. The backbone is frozen, so its linear layers keep no
-  inputs (only the trainable layers upstream need the input gradient); they keep their
-  normalisation inputs and statistics, the attention's q, k, v and output, the activation
-  function's input (GELU), its pieces (GPT-2's tanh GELU) or SwiGLU's gate, up and product,
-  and, for causal families, an (L x L) additive mask per layer.
-* ``fast=True``: fused attention (SDPA) keeps no attention probabilities, only a per-row
-  log-sum-exp; in the BERT family the last layer computes only the P patch positions.
-  ``fast=False``: eager attention keeps the (heads x L x L) probabilities of every layer.
-* Reprogramming (per series): the query layer's input, q, the attention output and its
-  reshaped copy (P x d_ff*n_heads each), the log-sum-exp; keys and values of the
-  prototypes are computed once per batch (num_tokens x d_ff*n_heads). On the CPU with
-  dropout > 0 in training, PyTorch falls back to the unfused attention, which materialises
-  keys and values per series and keeps three (heads x P x num_tokens) tensors (probabilities,
-  dropout mask, dropped probabilities); ``device="cpu"`` models that.
+* The backbone is frozen, so its linear layers keep no inputs (only the trainable layers
+  upstream need the input gradient). A layer keeps its normalisation inputs and statistics,
+  the attention's q, k, v and output (GPT-2: its packed qkv, k, v and output), the feed-forward
+  activation's input (GELU), its pieces (GPT-2's tanh GELU: four) or SwiGLU's gate, up and
+  product, and, for causal families, an (L x L) additive mask; the LLaMA family adds its rotary
+  tables once per batch.
+* ``fast=True``: fused attention keeps a per-row log-sum-exp, no probabilities; in the BERT
+  family the last layer computes only the P patch positions (keys and values at all L).
+  ``fast=False``: eager attention keeps q, k, v and the (heads x L x L) probabilities of every
+  layer, but not the output.
+* Reprogramming, per series: the query layer's input, q, the fused attention's output (already
+  in the layout the out projection reads) and log-sum-exp; the prototypes' keys and values are
+  computed once per batch (num_tokens x d_ff*n_heads each). ``fast=False`` (einsum): q, the
+  probabilities (heads x P x num_tokens) and the second einsum's copy of them, the dropout
+  mask, and the reshaped output. On the CPU, training with dropout > 0 has no fused kernel:
+  the math kernel keeps q, per-series copies of the keys and values, the probabilities, the
+  dropout mask and the dropped probabilities, and the reshaped output (``device="cpu"``).
 * Prototypes: the (num_tokens x d_llm) output of the mapping, once per batch; the mapping's
-  input is the frozen embedding table itself (no copy), except under autocast (a bf16 copy).
-* Dropout masks: one byte per element on CUDA, a full element on the CPU.
+  input is the frozen embedding table itself (no copy).
+* Dropout masks: one byte per element on CUDA, a full element on the CPU. ``backbone_dropout``
+  uses the backbone's own probabilities (BERT, GPT-2: 0.1; LLaMA: none).
 * Backward: the gradient of the prototypes' keys and values is first computed per series
-  (S x num_tokens x d_ff*n_heads, twice) before it is summed; when that transient exceeds what
-  the backbone and head had kept (already freed at that point), it is the per-series figure.
-* ``autocast=True`` (bf16 mixed precision, as the trainer runs on CUDA): activations are two
-  bytes, normalisation inputs, statistics and masks stay float32, and autograd keeps bf16
-  copies of every weight that a matmul used (trainable weights, the used backbone layers,
-  the embedding table read by the mapping), a batch-independent amount.
+  (S x num_tokens x d_ff*n_heads, twice) and then summed; by then the backbone's and the
+  head's saved tensors are freed. When that transient is larger (``timellm_no_llm``, a large
+  ``num_tokens``), it replaces their share of the per-series figure.
+* ``autocast=True`` (bf16 mixed precision, as the trainer runs on CUDA): activations take two
+  bytes; normalisation inputs, statistics and masks stay float32; and autograd keeps bf16
+  copies of the weights of every matmul whose input needs a gradient (the trainable layers
+  after the mapping, the used backbone layers) and of the embedding table the mapping reads:
+  a batch-independent amount, often the largest part for small batches.
 * Evaluation (``training=False``, under ``torch.no_grad``): nothing is kept; the figure is
-  the largest single layer's working set (its training set plus its input and output
-  hidden states) plus the cached prototypes, and ``fast=False``'s attention maps, which the
-  model returns for every layer.
+  the largest single layer's working set (its training set plus its input and output hidden
+  states), the cached prototypes, and with ``fast=False`` the attention maps the model
+  returns for every layer. This one is a rough upper bound.
 
 So the activations are ``fixed + batch_size * per_sample`` exactly (integers), and
 :func:`max_batch_size` solves for the batch in closed form.
 
+The total is the steady-state peak of the trainer's loop: it calls ``zero_grad`` after the
+forward pass, so the previous step's gradients are alive while the activations pile up.
 Not included anywhere: the CUDA context and cuBLAS/cuDNN workspaces (a few hundred MiB per
-process), allocator fragmentation (often 5-20 %), the data loader's batches, and the
-temporaries of a single op (for instance the backbone layers' own backward temporaries);
-keep 15-20 % headroom on a budget.
+process, outside ``torch.cuda.memory_allocated``), allocator fragmentation (often 5-20 %),
+the data loader's batches, and the temporaries of single ops (for instance a backbone
+layer's own backward); keep 15-20 % headroom on a budget.
 
 Checking the activation estimate on a GPU
 -----------------------------------------
 ``benchmarks/memory_estimate.py`` does the following for a few MiniLM configurations and
 writes ``benchmarks/results/memory_estimate.json``; by hand::
 
+    backbone.model.cuda()  # the backbone is shared, not a submodule: model.cuda() leaves it
     model = TimeLLM(config, seq_len, pred_len, backbone).cuda().train()
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], fused=True)
-    x = torch.randn(batch, seq_len, 1, device="cuda"); y = torch.randn(batch, pred_len, 1, device="cuda")
-    for step in range(2):                       # step 1 creates the Adam state
+    x = torch.randn(batch, seq_len, 1, device="cuda"); y = torch.randn(batch, pred_len, device="cuda")
+    for step in range(2):                            # step 0 creates the gradients and the Adam state
         torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()  # weights (+ Adam state after step 1)
-        loss = (model(x) - y).pow(2).mean()
-        kept = torch.cuda.memory_allocated() - before   # ~ estimate.activations
+        before = torch.cuda.memory_allocated()       # weights (+ gradients and Adam state after step 0)
+        loss = (model(x)[..., 0] - y).pow(2).mean()  # the trainer wraps this in torch.autocast on CUDA
+        kept = torch.cuda.memory_allocated() - before         # ~ estimate.activations
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        peak = torch.cuda.max_memory_allocated()        # ~ estimate.total (second step)
+        peak = torch.cuda.max_memory_allocated()              # ~ estimate.total on step 1
 
-``kept`` (saved tensors plus the loss) compares with ``estimate.activations``; on the second
-step the peak compares with ``estimate.total`` (which counts gradients and activations in
-full although backward frees activations while it fills gradients, so it is an upper
-bound). Run it in float32 with ``autocast=False`` and once under
-``torch.autocast("cuda", torch.bfloat16)`` against ``autocast=True``.
-:func:`saved_activation_bytes` gives the saved-tensor part directly on any device.
+``kept`` (the saved tensors plus the tiny output and loss) compares with
+``estimate.activations``, and step 1's ``peak`` with ``estimate.total``. Compare float32 runs
+with ``autocast=False`` and runs under ``torch.autocast("cuda", torch.bfloat16)`` with
+``autocast=True``. :func:`saved_activation_bytes` gives the saved-tensor part directly on any
+device.
 """
 
 from __future__ import annotations
@@ -310,7 +321,7 @@ def trainable_parameters(config: ModelConfig, seq_len: int, pred_len: int, width
 
     Example:
         >>> trainable_parameters(ModelConfig(), seq_len=96, pred_len=24, width=384, vocab_size=30522)
-        31087624
+        30833168
     """
     variant = _variant(config)
     p = n_patches(config, seq_len)
@@ -410,14 +421,10 @@ def max_batch_size(budget_bytes: int | float, config: ModelConfig, seq_len: int,
         raise ParamsError(f"budget_bytes={budget_bytes!r} is invalid: it must be a finite number of bytes >= 0, "
                           "e.g. 0.8 * torch.cuda.get_device_properties(0).total_memory")
     base = estimate_memory(config, seq_len, pred_len, 1, backbone, **options)
-    per_sample = base.activations_per_sample
+    per_sample = base.activations_per_sample  # > 0: the head's input alone is per sample
     fixed = base.total - per_sample
-    if base.total > budget_bytes:
-        return 0
-    batch = int((int(budget_bytes) - fixed) // per_sample) if per_sample > 0 else 1
-    while batch > 1 and fixed + batch * per_sample > budget_bytes:  # guard against float budgets
-        batch -= 1
-    return max(batch, 1)
+    # totals are integers, so total <= budget exactly when total <= floor(budget)
+    return max(0, (int(budget_bytes) - fixed) // per_sample)
 
 
 def saved_activation_bytes(model: nn.Module, *inputs: torch.Tensor) -> int:
@@ -475,11 +482,16 @@ def _components(config: ModelConfig, seq_len: int, pred_len: int, facts: Backbon
     a = _Activations(config, seq_len, pred_len, facts, variant, prompt, n_outputs, dtype_bytes, autocast,
                      device, training)
     fixed, per_series = a.training_set() if training else a.eval_set()
-    if autocast and training:  # bf16 copies of every weight a matmul used, kept for backward
-        used = trainable + facts.vocab_size * facts.width
+    if autocast and training:
+        # bf16 copies that autograd keeps: the weights of every matmul whose input needs a gradient
+        # (all trainable ones except the mapping's and the patch convolution's, whose inputs are
+        # frozen; the used backbone layers, counted with their small biases and norms), and the
+        # embedding table that is the mapping's input
+        frozen_inputs = facts.vocab_size * config.num_tokens + config.num_tokens + config.patch_len * config.d_model * 3
+        copies = trainable - frozen_inputs + facts.vocab_size * facts.width
         if variant == "llm":
-            used += sum(facts.layer_params[:config.llm_layers])
-        fixed += 2 * used
+            copies += sum(facts.layer_params[:config.llm_layers])
+        fixed += 2 * copies
     return fixed, channels * per_series, trainable, frozen_params, frozen_params * bb_bytes
 
 
@@ -664,10 +676,15 @@ def _optimizer_states(optimizer: str) -> int:
     return OPTIMIZER_STATES[optimizer]
 
 
+_MEANING = {"batch_size": "windows per batch", "seq_len": "input steps", "pred_len": "forecast steps",
+            "channels": "series per window", "n_outputs": "outputs per forecast step"}
+
+
 def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParamsError(f"{name}={value!r} is invalid: it must be an integer >= 1")
+            raise ParamsError(f"{name}={value!r} is invalid: {name} ({_MEANING[name]}) must be an integer >= 1; "
+                              f"pass e.g. {name}=1")
 
 
 def _check_bytes(**values: int) -> None:

@@ -150,8 +150,8 @@ class ModelConfig(Section):
 
     ``e_layers`` is the number of stacked reprogramming (cross-attention) layers; ``d_layers``
     the number of layers of the output head (1 = the reference's single linear layer), and
-    ``activation`` the non-linearity between head layers, so it must be left out when
-    ``d_layers`` is 1 (it would do nothing). seq_len and pred_len come from ``data.windows``.
+    ``activation`` the non-linearity between head layers (GELU when null), so it must be left
+    out when ``d_layers`` is 1 (it would do nothing). seq_len and pred_len come from ``data.windows``.
     """
 
     kind: Literal["timellm", "timellm_no_llm", "timellm_attention", "dlinear", "linear",
@@ -167,7 +167,7 @@ class ModelConfig(Section):
     num_tokens: int = Field(1000, ge=1, le=100_000)
     e_layers: int = Field(1, ge=1, le=8)
     d_layers: int = Field(1, ge=1, le=4)
-    activation: Literal["gelu", "relu", "tanh"] = "gelu"
+    activation: Literal["gelu", "relu", "tanh"] | None = Field(None, description="between head layers; null = gelu")
     prompt: bool = True
     description: str = Field(
         "Bitcoin (BTC-USDT) hourly candles from the Binance.us exchange; volume is in BTC.",
@@ -180,7 +180,7 @@ class ModelConfig(Section):
     def _consistent(self) -> ModelConfig:
         if self.stride > self.patch_len:
             raise ValueError(f"stride={self.stride} must be at most patch_len={self.patch_len} (patches would skip data)")
-        if "activation" in self.model_fields_set and self.d_layers == 1:
+        if self.activation is not None and self.d_layers == 1:
             raise ValueError("activation only acts between head layers: set d_layers >= 2 or leave activation out")
         return self
 

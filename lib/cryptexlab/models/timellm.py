@@ -198,7 +198,7 @@ def _head(config: ModelConfig, n_patches: int, pred_len: int) -> nn.Sequential:
     width = config.d_ff * n_patches
     layers: list[nn.Module] = []
     for _ in range(config.d_layers - 1):
-        layers += [nn.Linear(width, width), ACTIVATIONS[config.activation](), nn.Dropout(config.dropout)]
+        layers += [nn.Linear(width, width), ACTIVATIONS[config.activation or "gelu"](), nn.Dropout(config.dropout)]
     layers += [nn.Linear(width, pred_len), nn.Dropout(config.dropout)]
     return nn.Sequential(*layers)
 

@@ -194,7 +194,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
             windows = _windows(windows_cache, config)
 
             def report(epoch: int, value: float) -> None:
-                if single and search.pruner != "wilcoxon":
+                if single:  # Wilcoxon pairs the epochs of this trial with the best trial's
                     trial.report(value, epoch)
                     if trial.should_prune():
                         trial.set_user_attr("pruned_at_epoch", epoch)
@@ -287,8 +287,6 @@ def _grid_space(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) ->
 def _warm_start(study: optuna.Study, search: SearchConfig) -> None:
     if study.user_attrs.get("warm_started"):
         return
-    for params in search.enqueue:
-        study.enqueue_trial(params, skip_if_exists=True)
     if search.import_from:
         storage, _ = storage_for(search.model_copy(update={"study_name": search.import_from}))
         try:
@@ -296,6 +294,8 @@ def _warm_start(study: optuna.Study, search: SearchConfig) -> None:
         except KeyError:
             raise ParamsError(f"import_from: no study {search.import_from!r} in {storage_for(search)[1]}") from None
         study.add_trials([t for t in source.get_trials(states=(TrialState.COMPLETE,))])
+    for params in search.enqueue:
+        study.enqueue_trial(params, skip_if_exists=True)
     study.set_user_attr("warm_started", True)
 
 
