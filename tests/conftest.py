@@ -45,8 +45,10 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory):
     from cryptexlab.pipeline import run_profile
 
     reports = tmp_path_factory.mktemp("reports")
+    studies = tmp_path_factory.mktemp("studies")
     lines: list[str] = []
-    result = run_profile(load_profile("smoke"), profile_name="smoke", reports_dir=reports, echo=lines.append)
+    profile = load_profile("smoke", overrides=[f"02_search.storage={studies / 'smoke.journal'}"])
+    result = run_profile(profile, profile_name="smoke", reports_dir=reports, echo=lines.append)
     return result, lines
 
 

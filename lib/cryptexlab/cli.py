@@ -5,6 +5,8 @@
     cryptexlab data features [PATH] --feature-set NAME [--json]
     cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
     cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
+    cryptexlab optimize --mode quick|comprehensive|architecture|custom [--n-trials N] [--method M] ...
+    cryptexlab dashboard [--port P] [--storage PATH_OR_URL]
 
 Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
 """
@@ -65,6 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override, e.g. -p model.llm_layers=1 -p train.epochs=2")
     train.add_argument("--json", action="store_true")
     train.set_defaults(handler=_train)
+
+    opt = commands.add_parser("optimize", help="run or resume a hyperparameter search (the seed's modes)")
+    opt.add_argument("--mode", default="quick", choices=["quick", "comprehensive", "architecture", "custom"])
+    opt.add_argument("--n-trials", type=int)
+    opt.add_argument("--method", choices=["tpe", "gp", "cmaes", "random", "grid", "qmc", "optuna"])
+    opt.add_argument("--datasets", nargs="+", metavar="FEATURE_SET", help="one study per feature set")
+    opt.add_argument("--data-path", help="Cryptex CSV (default: the profile's data.path)")
+    opt.add_argument("--storage", help="journal file or SQLAlchemy URL (default studies/<study>.journal)")
+    opt.add_argument("--study-name")
+    opt.add_argument("--timeout", type=float, help="seconds for the whole study")
+    opt.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    opt.add_argument("--json", action="store_true")
+    opt.set_defaults(handler=_optimize)
+
+    dash = commands.add_parser("dashboard", help="serve optuna-dashboard on 127.0.0.1 for a study storage")
+    dash.add_argument("--port", type=int, default=8080)
+    dash.add_argument("--storage", help="journal file or URL (default: the newest journal in studies/)")
+    dash.set_defaults(handler=_dashboard)
     return parser
 
 
@@ -175,6 +195,51 @@ def _train(args: argparse.Namespace) -> int:
             ratio = f"{a / b:8.3f}" if key != "directional_accuracy" and b else f"{'':8s}"
             print(f"{period:8s}{key:22s}{a:14.6g}{b:14.6g}{ratio}")
     return 0
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cryptexlab.search.api import METHODS, optimize
+
+    overrides = list(args.param)
+    for flag, key in (("n_trials", "n_trials"), ("storage", "storage"), ("study_name", "study_name"),
+                      ("timeout", "timeout_s")):
+        if getattr(args, flag) is not None:
+            overrides.append(f"02_search.{key}={getattr(args, flag)}")
+    if args.method:
+        overrides.append(f"02_search.method={METHODS[args.method]}")
+    if args.data_path:
+        overrides.append(f"data.path={Path(args.data_path).resolve()}")
+    out = optimize(args.mode, datasets=args.datasets, overrides=overrides, show_progress_bar=not args.json)
+    summaries = {name: r.summary for name, r in out["per_dataset"].items()}
+    if args.json:
+        print(json.dumps({"best_parameters": out["best_parameters"], "best_value": out["best_value"],
+                          "studies": summaries}, indent=2, default=str))
+        return 0
+    for name, summary in summaries.items():
+        print(f"{name}: study {summary['study']}: {summary['trials']} trials {summary['states']}; "
+              f"failures {summary['failures'] or 'none'}")
+    print(f"best value {out['best_value']} with {out['best_parameters']}")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from cryptexlab.paths import STUDIES_DIR
+
+    storage = args.storage
+    if storage is None:
+        journals = sorted(STUDIES_DIR.glob("*.journal"), key=lambda p: p.stat().st_mtime)
+        if not journals:
+            raise DataError(f"no study in {STUDIES_DIR}; run cryptexlab optimize first or pass --storage")
+        storage = str(journals[-1])
+    exe = shutil.which("optuna-dashboard") or str(Path(sys.executable).with_name("optuna-dashboard"))
+    print(f"optuna-dashboard for {storage} at http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", flush=True)
+    return subprocess.call([exe, storage, "--host", "127.0.0.1", "--port", str(args.port)])
 
 
 if __name__ == "__main__":

@@ -8,11 +8,16 @@ Example (first code cell after the parameters)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import plotly.io as pio
 
 from cryptexlab.data.source import describe_source
-from cryptexlab.params import DataConfig
+from cryptexlab.params import DataConfig, SearchConfig
+
+if TYPE_CHECKING:
+    from cryptexlab.search.spaces import TrialConfig
 
 #: ``plotly_mimetype`` draws in JupyterLab; ``notebook`` embeds plotly.js once per page so the
 #: HTML rendered by nbconvert draws with no network (``notebook_connected`` would use a CDN).
@@ -20,8 +25,17 @@ RENDERER = "plotly_mimetype+notebook"
 
 
 def setup() -> None:
-    """Select the offline-safe plotly renderer and readable pandas output."""
+    """Select the offline-safe plotly renderer, readable pandas output, quiet model loading."""
+    import warnings
+
+    import transformers
+    from tqdm import TqdmExperimentalWarning, TqdmWarning
+
     pio.renderers.default = RENDERER
+    transformers.logging.disable_progress_bar()  # "Loading weights" bars of every trial
+    # tqdm.auto wants ipywidgets for a widget bar; without them it prints a text bar, which is fine
+    warnings.filterwarnings("ignore", category=TqdmWarning)
+    warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
     pd.set_option("display.max_columns", 40)
     pd.set_option("display.width", 160)
     pd.set_option("display.float_format", lambda v: f"{v:,.6g}")
@@ -34,3 +48,15 @@ def source_banner(config: DataConfig) -> str:
         return (f"> **Synthetic data** - {label}. Figures here describe the generator, not Bitcoin; "
                 "set `data.path` to a Cryptex CSV for real conclusions.")
     return f"**Data:** {label}"
+
+
+def search_budget_text(base: TrialConfig, search: SearchConfig) -> str:
+    """Markdown stating the search's budgets, so a reader knows what the numbers cost."""
+    t, w = base.train, base.data.windows
+    objectives = ", ".join(search.objectives)
+    pruning = "off (multi-objective)" if len(search.objectives) > 1 else search.pruner
+    return (f"**Budget:** {search.n_trials} trials of the `{search.mode}` space with `{search.method}` "
+            f"(seed {search.seed}), pruner {pruning}, objective(s) {objectives}; each trial trains at most "
+            f"{t.epochs} epoch(s) of {t.max_train_windows or 'all'} windows (batch {t.batch_size}), "
+            f"windows of {w.seq_len} -> {w.pred_len} bars; study `{search.study_name}`"
+            + (f", trial timeout {search.trial_timeout_s:.0f} s" if search.trial_timeout_s else "") + ".")

@@ -298,10 +298,12 @@ class DataNotebook(Section):
 #: Notebook name -> schema of its section. A notebook added here gets a field in Profile.
 NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
     "01_data": DataNotebook,
+    "02_search": SearchConfig,
 }
 #: Notebook name -> the shared sections (data, model, train) it receives besides its own.
 SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
     "01_data": ("data",),
+    "02_search": ("data", "model", "train"),
 }
 
 
@@ -314,6 +316,7 @@ class Profile(Section):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     data_notebook: DataNotebook = Field(DataNotebook(), alias="01_data")
+    search: SearchConfig = Field(SearchConfig(), alias="02_search")
 
     @field_validator("notebooks")
     @classmethod

@@ -91,7 +91,24 @@ def build_model(config: ModelConfig, windows: Windows, n_outputs: int = 1) -> nn
     if config.kind == "random_walk" and windows.target == "log_return":
         k = windows.target_position
         params["return_zero"] = float(-windows.scaler.mean_[k] / windows.scaler.scale_[k])
-    return build_baseline(config.kind, seq_len, pred_len, channels=1, **params)
+    baseline = build_baseline(config.kind, seq_len, pred_len, channels=1, **params)
+    return InstanceNormalized(baseline) if getattr(baseline, "trainable", False) else baseline
+
+
+class InstanceNormalized(nn.Module):
+    """A trainable baseline seen through the same RevIN as Time-LLM, so the comparison is fair:
+    each window is standardised by its own mean and std and the forecast de-standardised."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        from cryptexlab.models.timellm import RevIN
+
+        self.inner, self.revin = inner, RevIN()
+        self.trainable = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z, mean, std = self.revin.norm(x)
+        return self.revin.denorm(self.inner(z), mean, std)
 
 
 def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -114,7 +115,10 @@ def group_rates(optimizer: Optimizer) -> list[float]:
 def set_rates(optimizer: Optimizer, rates: Sequence[float], *, initial: bool = False) -> None:
     """Write one rate per group (and ``initial_lr`` too when ``initial``), as CyclicLR does."""
     for group, rate in zip(optimizer.param_groups, rates, strict=True):
-        group["lr"] = rate
+        if isinstance(group["lr"], Tensor):
+            group["lr"].fill_(float(rate))
+        else:
+            group["lr"] = rate
         if initial:
             group["initial_lr"] = rate
 

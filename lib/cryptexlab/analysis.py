@@ -1,0 +1,99 @@
+"""Study analysis for the notebooks: Optuna's own plotly figures, failures, baselines.
+
+The figures come from ``optuna.visualization`` (history, intermediate values, importances,
+parallel coordinates, Pareto front); this module only decides which apply to a study and
+collects the tables that Optuna does not draw.
+
+Example:
+    >>> figs = study_figures(study)  # doctest: +SKIP
+    >>> sorted(figs)  # doctest: +SKIP
+    ['history', 'importances', 'intermediate', 'parallel']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import pandas as pd
+import plotly.graph_objects as go
+from optuna.trial import TrialState
+
+from cryptexlab.data.windows import Windows
+from cryptexlab.params import ModelConfig, TrainConfig
+from cryptexlab.training import run_experiment
+
+BASELINE_KINDS = ("random_walk", "drift", "seasonal_naive", "dlinear", "timellm_no_llm")
+
+
+def study_figures(study: optuna.Study, objective_names: list[str] | None = None) -> dict[str, go.Figure]:
+    """The figures that make sense for this study (importances need two finished trials)."""
+    import optuna.visualization as vis
+
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    names = objective_names or [f"objective {i}" for i in range(len(study.directions))]
+    figs: dict[str, go.Figure] = {}
+    if len(study.directions) > 1:
+        if done:
+            figs["pareto"] = vis.plot_pareto_front(study, target_names=names)
+        return figs
+    if not done:
+        return figs
+    figs["history"] = vis.plot_optimization_history(study, target_name=names[0])
+    if any(t.intermediate_values for t in study.trials):
+        figs["intermediate"] = vis.plot_intermediate_values(study)
+    if len(done) >= 2 and len({tuple(sorted(t.params.items())) for t in done}) >= 2:
+        try:
+            figs["importances"] = vis.plot_param_importances(study, target_name=names[0])
+        except (RuntimeError, ValueError):  # e.g. every parameter constant among finished trials
+            pass
+        figs["parallel"] = vis.plot_parallel_coordinate(study, target_name=names[0])
+    return figs
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """One row per trial: number, state, value(s), stop or failure reason, duration."""
+    rows = []
+    for t in study.trials:
+        rows.append({"trial": t.number, "state": t.state.name,
+                     "value": t.values[0] if t.values and len(t.values) == 1 else t.values,
+                     "reason": t.user_attrs.get("failure_reason") or t.user_attrs.get("stop_reason", ""),
+                     "pruned_at_epoch": t.user_attrs.get("pruned_at_epoch"),
+                     "seconds": t.user_attrs.get("duration_s")})
+    return pd.DataFrame(rows)
+
+
+def failures_table(study: optuna.Study) -> pd.DataFrame:
+    """Failed trials with their reasons (empty frame with the columns when none failed)."""
+    table = trials_table(study)
+    return table[table["state"] == "FAIL"][["trial", "reason", "seconds"]].reset_index(drop=True)
+
+
+def compare_with_baselines(best_val: dict[str, float], best_walk: dict[str, float], data: Any,
+                           windows: Windows, train: TrainConfig,
+                           kinds: tuple[str, ...] = BASELINE_KINDS) -> pd.DataFrame:
+    """Validation metrics of the best trial beside every baseline, trained on the same windows.
+
+    The trainable baselines get the same training budget as the search's base configuration.
+    """
+    rows = [{"model": "best trial", **best_val}, {"model": "random_walk", **best_walk}]
+    for kind in kinds:
+        if kind == "random_walk":
+            continue
+        result = run_experiment(data, ModelConfig(kind=kind), train, windows=windows, evaluate_test=False)
+        rows.append({"model": kind, **result.val})
+    table = pd.DataFrame(rows).set_index("model")
+    table["mae_vs_random_walk"] = table["mae"] / best_walk["mae"]
+    return table
+
+
+def comparison_figure(table: pd.DataFrame, metric: str = "mae") -> go.Figure:
+    """Bar chart of one validation metric per model; the random walk's level dashed."""
+    colours = ["#1f77b4" if m == "best trial" else ("#d62728" if m == "random_walk" else "#7f7f7f")
+               for m in table.index]
+    fig = go.Figure(go.Bar(x=table.index, y=table[metric], marker_color=colours))
+    fig.add_hline(y=float(table.loc["random_walk", metric]), line_dash="dash", line_color="#d62728",
+                  annotation_text="random walk")
+    fig.update_layout(title=f"Validation {metric.upper()}: best trial vs baselines (lower is better)",
+                      yaxis_title=metric, height=420)
+    return fig
