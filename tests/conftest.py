@@ -47,7 +47,8 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory):
     reports = tmp_path_factory.mktemp("reports")
     studies = tmp_path_factory.mktemp("studies")
     lines: list[str] = []
-    profile = load_profile("smoke", overrides=[f"02_search.storage={studies / 'smoke.journal'}"])
+    journal = studies / "smoke.journal"
+    profile = load_profile("smoke", overrides=[f"02_search.storage={journal}", f"04_schedules.storage={journal}"])
     result = run_profile(profile, profile_name="smoke", reports_dir=reports, echo=lines.append)
     return result, lines
 

@@ -7,6 +7,7 @@
     cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
     cryptexlab optimize --mode quick|comprehensive|architecture|custom [--n-trials N] [--method M] ...
     cryptexlab dashboard [--port P] [--storage PATH_OR_URL]
+    cryptexlab schedule --kind KIND [--param name=value ...] --steps N [--lr 1e-3] [--json] [--plot FILE.html]
 
 Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
 """
@@ -85,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--port", type=int, default=8080)
     dash.add_argument("--storage", help="journal file or URL (default: the newest journal in studies/)")
     dash.set_defaults(handler=_dashboard)
+
+    sched = commands.add_parser("schedule", help="preview a learning-rate schedule step by step")
+    sched.add_argument("--kind", required=True, help="constant, warmup, cosine_restarts, adaptive, cyclical, "
+                                                      "performance, multiphase, crypto_weekly, one_cycle")
+    sched.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a parameter of the kind (YAML value), e.g. --param T_0=50 --param restart_decay=0.7")
+    sched.add_argument("--steps", type=int, required=True)
+    sched.add_argument("--lr", type=float, default=1e-3, help="base learning rate")
+    sched.add_argument("--json", action="store_true")
+    sched.add_argument("--plot", help="also write an HTML plot of the curve to this file")
+    sched.set_defaults(handler=_schedule)
     return parser
 
 
@@ -240,6 +252,41 @@ def _dashboard(args: argparse.Namespace) -> int:
     exe = shutil.which("optuna-dashboard") or str(Path(sys.executable).with_name("optuna-dashboard"))
     print(f"optuna-dashboard for {storage} at http://127.0.0.1:{args.port}/ (Ctrl-C stops it)", flush=True)
     return subprocess.call([exe, storage, "--host", "127.0.0.1", "--port", str(args.port)])
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    import yaml
+
+    from cryptexlab.params import SchedulerConfig
+    from cryptexlab.schedulers import preview
+
+    params = {}
+    for item in args.param:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise DataError(f"--param {item!r} must look like name=value, e.g. --param T_0=50")
+        params[name.strip()] = yaml.safe_load(text)
+    if args.steps < 1:
+        raise DataError(f"--steps must be at least 1, got {args.steps}")
+    try:
+        SchedulerConfig(kind=args.kind, params=params)
+    except ValueError:
+        from cryptexlab.schedulers import SCHEDULER_KINDS
+
+        raise DataError(f"unknown schedule kind {args.kind!r}; use one of {', '.join(SCHEDULER_KINDS)}") from None
+    rates = preview(args.kind, params, args.steps, base_lr=args.lr)
+    if args.plot:
+        import plotly.graph_objects as go
+
+        fig = go.Figure(go.Scatter(y=rates, mode="lines"))
+        fig.update_layout(title=f"{args.kind} {params}", xaxis_title="optimizer step", yaxis_title="learning rate")
+        fig.write_html(args.plot, include_plotlyjs=True)
+    if args.json:
+        print(json.dumps({"kind": args.kind, "params": params, "base_lr": args.lr, "rates": rates}))
+    else:
+        for i, rate in enumerate(rates):
+            print(f"{i:6d}  {rate:.6g}")
+    return 0
 
 
 if __name__ == "__main__":

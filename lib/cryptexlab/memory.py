@@ -507,7 +507,7 @@ class _Activations:
         self.e = 2 if autocast else dtype_bytes  # bytes per activation element
         self.f32 = 4 if autocast else dtype_bytes  # normalisation inputs, statistics, masks
         self.autocast = autocast
-        self.mask = 1 if device == "cuda" else self.e  # bytes per dropout-mask element
+        self.mask = 1 if device == "cuda" else self.e  # bytes per dropout-mask element (CPU: the input's dtype)
         self.dropout = config.dropout > 0 and training
         self.device = device
         self.unfused = device == "cpu" and self.dropout  # CPU SDPA has no fused kernel with dropout
@@ -568,8 +568,8 @@ class _Activations:
         kept = p * (c.d_model if i == 0 else self.f.width) * self.e  # the query layer's input
         if c.fast and not self.unfused:  # fused: q, output (already in the out projection's layout), log-sum-exp
             return kept + 2 * p * inner * self.e + h * p * 4
-        if c.fast:  # CPU math kernel: q, keys and values per series, three probability tensors
-            kept += (p * inner + 2 * k * inner + 3 * h * p * k) * self.e
+        if c.fast:  # CPU math kernel (float32 inside): q, keys and values per series, three probability tensors
+            kept += (p * inner + 2 * k * inner + 3 * h * p * k) * self.f32
         else:  # einsum path: q, the probabilities and the second einsum's copy of them (+ the dropout mask)
             probs = h * p * k
             kept += p * inner * self.e + 2 * probs * self.e + (probs * self.mask if self.dropout else 0)
@@ -612,8 +612,9 @@ class _Activations:
         kv = 2 * length * d * self.e  # keys and values are computed at every position
         rows = prof.norms * (d + prof.norm_stats) * self.f32 + inner * prof.ffn * self.e
         probs = h * length  # attention probabilities of one query position
-        if self.c.fast and self.backbone_unfused:  # math kernel: q, probabilities, dropout mask, dropped
-            kept = kv + queries * (rows + d * self.e + probs * (2 * self.e + self.mask))
+        if self.c.fast and self.backbone_unfused:  # math kernel (float32 inside): q, probs, dropout mask, dropped
+            kv = 2 * length * d * self.f32
+            kept = kv + queries * (rows + d * self.f32 + probs * 3 * self.f32)
         elif self.c.fast:  # fused: q and output (GPT-2: the packed qkv too), log-sum-exp, the causal mask
             kept = kv + queries * (rows + (prof.attention - 2) * d * self.e + h * 4)
             if prof.causal_mask:

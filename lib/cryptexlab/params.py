@@ -295,15 +295,26 @@ class DataNotebook(Section):
     acf_lags: int = Field(72, ge=1, le=2000, description="lags of the autocorrelation plots")
 
 
+class SchedulesNotebook(Section):
+    """Section ``04_schedules``: the schedules to compare (each a SchedulerConfig) and the study to read."""
+
+    study_name: str = Field("quick", description="study whose best trial is trained (if it exists)")
+    storage: str | None = Field(None, description="its storage; null = studies/<study_name>.journal")
+    schedules: list[SchedulerConfig] = Field(
+        default_factory=lambda: [SchedulerConfig(kind="constant"), SchedulerConfig(kind="warmup")], min_length=1)
+
+
 #: Notebook name -> schema of its section. A notebook added here gets a field in Profile.
 NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
     "01_data": DataNotebook,
     "02_search": SearchConfig,
+    "04_schedules": SchedulesNotebook,
 }
 #: Notebook name -> the shared sections (data, model, train) it receives besides its own.
 SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
     "01_data": ("data",),
     "02_search": ("data", "model", "train"),
+    "04_schedules": ("data", "model", "train"),
 }
 
 
@@ -317,6 +328,7 @@ class Profile(Section):
     train: TrainConfig = TrainConfig()
     data_notebook: DataNotebook = Field(DataNotebook(), alias="01_data")
     search: SearchConfig = Field(SearchConfig(), alias="02_search")
+    schedules_notebook: SchedulesNotebook = Field(SchedulesNotebook(), alias="04_schedules")
 
     @field_validator("notebooks")
     @classmethod

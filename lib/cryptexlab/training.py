@@ -16,6 +16,7 @@ A per-epoch hook ``report(epoch, val_loss)`` lets a search prune (it may raise t
 
 Example:
     >>> from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+from cryptexlab.schedulers import build_scheduler
     >>> result = run_experiment(DataConfig(), ModelConfig(kind="dlinear"), TrainConfig(epochs=1))  # doctest: +SKIP
     >>> result.test["mae"] < result.test_random_walk["mae"]  # doctest: +SKIP
 """
@@ -40,6 +41,7 @@ from cryptexlab.losses import build_loss
 from cryptexlab.metrics import forecast_metrics
 from cryptexlab.models.baselines import build_baseline
 from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+from cryptexlab.schedulers import build_scheduler
 
 Report = Callable[[int, float], None]
 
@@ -147,6 +149,9 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
     # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.learning_rate,
                                  weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
+    per_epoch = math.ceil(min(cfg.max_train_windows or len(windows.train), len(windows.train)) / cfg.batch_size)
+    schedule = build_scheduler(optimizer, cfg.scheduler, total_steps=cfg.epochs * per_epoch,
+                               steps_per_epoch=per_epoch)
     best, best_state, stale = math.inf, None, 0
     generator = torch.Generator().manual_seed(cfg.seed)
     for epoch in range(1, cfg.epochs + 1):
@@ -163,8 +168,13 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
             loss.backward()
             if cfg.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            lr = optimizer.param_groups[0]["lr"]  # the rate this step used
             optimizer.step()
             losses.append(loss.item())
+            if schedule.needs is None:
+                schedule.scheduler.step()
+            elif schedule.needs == "train_loss":
+                schedule.scheduler.step(loss.item())
             if cfg.timeout_s is not None and time.perf_counter() - start > cfg.timeout_s:
                 result.stop_reason = "timeout"
                 break
@@ -172,7 +182,9 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
             break
         val_loss = _mean_loss(net, windows, windows.val, loss_fn, device, cfg.batch_size, quantiles)
         result.curve.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
-                             "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start})
+                             "lr": lr, "seconds": time.perf_counter() - start})
+        if schedule.needs == "val_loss":
+            schedule.scheduler.step(val_loss)
         if val_loss < best:
             best, stale, result.best_epoch = val_loss, 0, epoch
             best_state = copy.deepcopy({k: v for k, v in net.state_dict().items()})

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import SupportsFloat
+from typing import Literal, SupportsFloat
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from cryptexlab.schedulers._base import as_int, group_rates, in_range, per_group, require, set_rates
+from cryptexlab.schedulers._base import as_int, base_rates, group_rates, in_range, per_group, require, set_rates
 
-Trend = str  # "rising" | "falling" | "flat" | "diverged"
+Trend = Literal["rising", "falling", "flat", "diverged"]
 
 
-def window_trend(losses: Sequence[float], tolerance: float) -> str:
+def window_trend(losses: Sequence[float], tolerance: float) -> Trend:
     """``"rising"``, ``"falling"`` or ``"flat"``: the least-squares line through the losses.
 
     The slope of the line over ``x = 0 .. n-1`` times ``n - 1`` (its rise across the window),
@@ -94,7 +94,7 @@ class AdaptiveScheduler(LRScheduler):
                                   rule=": the relative rise across the window that counts as a trend")
         self.min_lrs = per_group(owner, "min_lr", min_lr, optimizer)
         rates = group_rates(optimizer)
-        self.max_lrs = rates if max_lr is None else per_group(owner, "max_lr", max_lr, optimizer)
+        self.max_lrs = base_rates(optimizer) if max_lr is None else per_group(owner, "max_lr", max_lr, optimizer)
         for low, high, rate in zip(self.min_lrs, self.max_lrs, rates, strict=True):
             require(low <= rate <= high, f"{owner}: the initial rate {rate!r} is outside [min_lr, max_lr] = "
                                          f"[{low!r}, {high!r}]; widen the bounds or change the rate")

@@ -43,7 +43,7 @@ def as_number(owner: str, name: str, value: Any) -> float:
     """
     hint = ""
     if isinstance(value, str):
-        hint = " (YAML reads 1e-3 as text: write 1.0e-3)"
+        hint = " (it is text: write it unquoted, and exponents as 1.0e-3, since YAML reads 1e-3 as text)"
     require(isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value)),
             f"{owner}: {name}={value!r} must be a finite number{hint}")
     return float(value)
@@ -112,6 +112,11 @@ def group_rates(optimizer: Optimizer) -> list[float]:
     return [float(group["lr"]) for group in optimizer.param_groups]
 
 
+def base_rates(optimizer: Optimizer) -> list[float]:
+    """The base rate of every group: ``initial_lr`` where a scheduler set it, else the current rate."""
+    return [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
+
+
 def set_rates(optimizer: Optimizer, rates: Sequence[float], *, initial: bool = False) -> None:
     """Write one rate per group (and ``initial_lr`` too when ``initial``), as CyclicLR does."""
     for group, rate in zip(optimizer.param_groups, rates, strict=True):
@@ -123,6 +128,10 @@ def set_rates(optimizer: Optimizer, rates: Sequence[float], *, initial: bool = F
             group["initial_lr"] = rate
 
 
+#: Factors below this count as 0 in the chained update (a ratio to a subnormal factor overflows).
+_TINY_FACTOR = 1e-12
+
+
 class ClosedFormScheduler(LRScheduler):
     """Base of the step-driven schedulers whose rate is ``base_lr * factor_at(step)``.
 
@@ -130,8 +139,9 @@ class ClosedFormScheduler(LRScheduler):
     group), so two groups keep the ratio of their base rates. :meth:`get_lr` is *chainable*, like
     torch's ExponentialLR: each step multiplies the group's current rate by
     ``factor_at(t) / factor_at(t - 1)``, so a :class:`~torch.optim.lr_scheduler.ChainedScheduler`
-    multiplies the effects of its members. Where the previous factor is 0 (a warmup from 0) the
-    rate restarts from the closed form, dropping what other chained schedulers applied so far.
+    multiplies the effects of its members. Where the previous factor is 0 (below 1e-12, e.g. a
+    warmup from 0) the rate restarts from the closed form, dropping what other chained
+    schedulers applied so far.
     ``_get_closed_form_lr`` (used by SequentialLR at its milestones) is the closed form itself.
     """
 
@@ -149,7 +159,7 @@ class ClosedFormScheduler(LRScheduler):
         step = self.last_epoch
         new = self.factor_at(step)
         old = self.factor_at(step - 1) if step > 0 else 1.0
-        if old == 0.0:
+        if abs(old) < _TINY_FACTOR:  # 0 (a warmup from 0): no ratio, restart from the closed form
             return self.rates_at(step)
         return [float(group["lr"]) * (new / old) for group in self.optimizer.param_groups]
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CyclicLR
 
-from cryptexlab.schedulers._base import as_int, choice, group_rates, in_range, per_group, require
+from cryptexlab.schedulers._base import as_int, base_rates, choice, in_range, per_group, require
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -35,12 +35,13 @@ class CyclicalLearningRate(CyclicLR):
 
     Added to torch's CyclicLR: ``cycle_momentum`` defaults to False (torch cycles momentum by
     default, which fails for optimizers without momentum and silently changes Adam's beta1),
-    ``base_lr=None`` takes each group's current rate, and every argument is checked with a
+    ``base_lr=None`` takes each group's base rate, and every argument is checked with a
     ParamsError. Like torch's class it writes the closed-form rate each step (not chainable).
 
     Args:
         optimizer: The optimizer.
-        base_lr: Bottom of the cycle: one rate, one per group, or None for each group's rate.
+        base_lr: Bottom of the cycle: one rate, one per group, or None for each group's base rate
+            (its ``initial_lr`` if a scheduler set one, else its rate).
         max_lr: Top of the cycle: one rate or one per group, each >= its base_lr.
         step_size_up: Steps from bottom to top, >= 1.
         step_size_down: Steps from top to bottom; None = ``step_size_up``.
@@ -62,7 +63,7 @@ class CyclicalLearningRate(CyclicLR):
                  gamma: float = 1.0, *, cycle_momentum: bool = False, base_momentum: float = 0.8,
                  max_momentum: float = 0.9) -> None:
         owner = type(self).__name__
-        bases = group_rates(optimizer) if base_lr is None else per_group(owner, "base_lr", base_lr, optimizer)
+        bases = base_rates(optimizer) if base_lr is None else per_group(owner, "base_lr", base_lr, optimizer)
         tops = per_group(owner, "max_lr", max_lr, optimizer)
         for base, top in zip(bases, tops, strict=True):
             require(top >= base, f"{owner}: max_lr={top!r} is below base_lr={base!r}; the rate cycles from "

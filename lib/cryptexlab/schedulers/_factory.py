@@ -45,7 +45,7 @@ from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LRScheduler,
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import SchedulerConfig, SchedulerKind
 from cryptexlab.schedulers._adaptive import AdaptiveScheduler
-from cryptexlab.schedulers._base import as_int, choice, group_rates, in_range, per_group, require
+from cryptexlab.schedulers._base import as_int, base_rates, choice, in_range, per_group, require
 from cryptexlab.schedulers._cyclical import CyclicalLearningRate
 from cryptexlab.schedulers._multiphase import MultiPhaseScheduler
 from cryptexlab.schedulers._performance import PerformanceBasedScheduler
@@ -120,7 +120,7 @@ def _warmup(opt: Optimizer, p: dict[str, Any], total: int, per_epoch: int) -> LR
         return WarmupScheduler(opt, steps, None, p.get("start_factor", 0.0))
     require(steps < total, f"params: warmup_steps={steps} leaves no steps for the cosine decay within "
                            f"total_steps={total}; warm up for fewer steps or use decay: constant")
-    eta_min = in_range("params", "eta_min", p.get("eta_min", 0.0), 0.0, min(group_rates(opt)),
+    eta_min = in_range("params", "eta_min", p.get("eta_min", 0.0), 0.0, min(base_rates(opt)),
                        rule=": the cosine falls from the learning rate to eta_min")
     return WarmupScheduler(opt, steps, CosineAnnealingLR(opt, T_max=total - steps, eta_min=eta_min),
                            p.get("start_factor", 0.0))
@@ -155,7 +155,7 @@ def _crypto_weekly(opt: Optimizer, p: dict[str, Any], total: int, per_epoch: int
 
 
 def _one_cycle(opt: Optimizer, p: dict[str, Any], total: int, per_epoch: int) -> LRScheduler:
-    max_lrs = per_group("params", "max_lr", p["max_lr"], opt) if "max_lr" in p else group_rates(opt)
+    max_lrs = per_group("params", "max_lr", p["max_lr"], opt) if "max_lr" in p else base_rates(opt)
     require(min(max_lrs) > 0, f"params: max_lr={max_lrs} must be > 0 (the peak of the cycle)")
     pct = in_range("params", "pct_start", p.get("pct_start", 0.3), 0.0, 1.0, low_open=True, high_open=True,
                    rule=": the share of total_steps spent rising")
@@ -175,7 +175,8 @@ def _one_cycle(opt: Optimizer, p: dict[str, Any], total: int, per_epoch: int) ->
     final = in_range("params", "final_div_factor", p.get("final_div_factor", 1e4), 1.0, None,
                      rule=": the final rate is max_lr / div_factor / final_div_factor")
     anneal = choice("params", "anneal_strategy", p.get("anneal_strategy", "cos"), ("cos", "linear"))
-    return OneCycleLR(opt, max_lr=max_lrs, total_steps=total, pct_start=pct, anneal_strategy=anneal,  # type: ignore[arg-type]
+    return OneCycleLR(opt, max_lr=max_lrs, total_steps=total, pct_start=pct,
+                      anneal_strategy=anneal,  # type: ignore[arg-type]
                       div_factor=div, final_div_factor=final, three_phase=three, cycle_momentum=momentum)
 
 
@@ -256,7 +257,8 @@ def preview(kind: str, params: dict[str, Any], steps: int, base_lr: float = 1e-3
     require(isinstance(params, dict), f"preview: params={params!r} must be a mapping of parameter names to values")
     weight = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([weight], lr=base_lr)
-    handle = build_scheduler(optimizer, SchedulerConfig(kind=kind, params=params), total_steps=steps,  # type: ignore[arg-type]
+    config = SchedulerConfig(kind=kind, params=params)  # type: ignore[arg-type]
+    handle = build_scheduler(optimizer, config, total_steps=steps,
                              steps_per_epoch=steps_per_epoch or max(1, steps // 10))
     if handle.needs is None:
         require(metrics is None, f"preview: kind {kind!r} is step-driven and takes no metrics; leave metrics out")

@@ -18,6 +18,7 @@ from typing import Any
 
 from torch.optim import Optimizer
 
+from cryptexlab.errors import ParamsError
 from cryptexlab.schedulers._base import ClosedFormScheduler, as_int, choice, in_range, require
 
 PHASE_TYPES = ("constant", "cosine", "exponential", "linear")
@@ -37,13 +38,14 @@ def _parse_phase(i: int, phase: Any, steps_per_epoch: int | None) -> tuple[str, 
     require(not unknown, f"{owner}: unknown key(s) {unknown} for a {kind} phase; accepted: {', '.join(accepted)}")
     require("lr" in phase, f"{owner}: a {kind} phase needs lr (its starting rate)")
     lr = in_range(owner, "lr", phase["lr"], 0.0, None, rule=": a learning rate cannot be negative")
-    require(("steps" in phase) != ("epochs" in phase),
-            f"{owner}: give exactly one of steps (optimizer steps) or epochs, got {sorted(set(phase) & {'steps', 'epochs'}) or 'neither'}")
+    given = sorted(set(phase) & {"steps", "epochs"})
+    require(len(given) == 1, f"{owner}: give exactly one of steps (optimizer steps) or epochs, got {given or 'neither'}")
     if "epochs" in phase:
-        require(steps_per_epoch is not None,
-                f"{owner}: epochs={phase['epochs']!r} needs steps_per_epoch, because the schedule counts optimizer "
-                "steps (one step() per batch); pass steps_per_epoch=<batches per epoch> or give steps instead")
-        steps = as_int(owner, "epochs", phase["epochs"], 1, " (whole epochs)") * int(steps_per_epoch)  # type: ignore[arg-type]
+        if steps_per_epoch is None:
+            raise ParamsError(f"{owner}: epochs={phase['epochs']!r} needs steps_per_epoch, because the schedule counts "
+                              "optimizer steps (one step() per batch); pass steps_per_epoch=<batches per epoch> or "
+                              "give steps instead")
+        steps = as_int(owner, "epochs", phase["epochs"], 1, " (whole epochs)") * steps_per_epoch
     else:
         steps = as_int(owner, "steps", phase["steps"], 1, " (optimizer steps of the phase)")
     end = lr

@@ -18,7 +18,7 @@ from typing import SupportsFloat
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from cryptexlab.schedulers._base import as_int, choice, group_rates, in_range, per_group, require, set_rates
+from cryptexlab.schedulers._base import as_int, base_rates, choice, group_rates, in_range, per_group, require, set_rates
 
 
 class PerformanceBasedScheduler(ReduceLROnPlateau):
@@ -30,10 +30,11 @@ class PerformanceBasedScheduler(ReduceLROnPlateau):
     and ``cooldown`` calls follow in which bad calls are not counted.
 
     Added: with ``increase_factor > 1``, after ``patience_up`` consecutive improving calls
-    outside a cooldown (the first call only sets the baseline), every group's rate is multiplied by ``increase_factor`` (capped at
-    ``max_lr``), the streak restarts and a cooldown starts (improvements inside a cooldown do
-    not count, so a cut is not undone at once). ``max_lr`` defaults to each group's initial rate,
-    so raising only wins back earlier cuts. Bounds: ``min_lr <= lr <= max_lr``; two groups keep
+    outside a cooldown (the first call only sets the baseline), every group's rate is
+    multiplied by ``increase_factor`` (capped at ``max_lr``), the streak restarts and a
+    cooldown starts (improvements inside a cooldown do not count, so a cut is not undone at
+    once). ``max_lr`` defaults to each group's initial rate, so raising only wins back earlier
+    cuts. Bounds: ``min_lr <= lr <= max_lr``; two groups keep
     their ratio until one reaches a bound. Metric-driven, so SequentialLR and ChainedScheduler
     refuse it (as they refuse ReduceLROnPlateau).
 
@@ -61,7 +62,8 @@ class PerformanceBasedScheduler(ReduceLROnPlateau):
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.5, patience: int = 5,
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0, max_lr: float | Sequence[float] | None = None,
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
+                 max_lr: float | Sequence[float] | None = None,
                  increase_factor: float = 1.0, patience_up: int = 3, threshold: float = 1e-4,
                  threshold_mode: str = "rel") -> None:
         owner = type(self).__name__
@@ -77,13 +79,14 @@ class PerformanceBasedScheduler(ReduceLROnPlateau):
         self.patience_up = as_int(owner, "patience_up", patience_up, 1, " (improving calls before a raise)")
         min_lrs = per_group(owner, "min_lr", min_lr, optimizer)
         rates = group_rates(optimizer)
-        self.max_lrs = rates if max_lr is None else per_group(owner, "max_lr", max_lr, optimizer)
+        self.max_lrs = base_rates(optimizer) if max_lr is None else per_group(owner, "max_lr", max_lr, optimizer)
         for low, high, rate in zip(min_lrs, self.max_lrs, rates, strict=True):
             require(low <= rate <= high, f"{owner}: the initial rate {rate!r} is outside [min_lr, max_lr] = "
                                          f"[{low!r}, {high!r}]; widen the bounds or change the rate")
         self.num_good_epochs = 0
-        super().__init__(optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold,  # type: ignore[arg-type]
-                         threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lrs)  # type: ignore[arg-type]
+        super().__init__(optimizer, mode=mode, factor=factor, patience=patience,  # type: ignore[arg-type]
+                         threshold=threshold, threshold_mode=threshold_mode,  # type: ignore[arg-type]
+                         cooldown=cooldown, min_lr=min_lrs)
 
     def step(self, metrics: SupportsFloat, epoch: None = None) -> None:  # type: ignore[override]
         """Record one validation metric (once per epoch); cut or raise the rate if due."""

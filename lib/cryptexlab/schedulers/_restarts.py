@@ -15,7 +15,7 @@ import math
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 
-from cryptexlab.schedulers._base import as_int, group_rates, in_range, require
+from cryptexlab.schedulers._base import as_int, base_rates, in_range, require
 
 
 class CosineAnnealingWarmRestartsAdvanced(CosineAnnealingWarmRestarts):
@@ -54,7 +54,7 @@ class CosineAnnealingWarmRestartsAdvanced(CosineAnnealingWarmRestarts):
         T_0 = as_int(owner, "T_0", T_0, 1, " (length of the first cycle in optimizer steps)")
         T_mult = as_int(owner, "T_mult", T_mult, 1, " (each cycle is T_mult times longer; 1 keeps them equal)")
         eta_min = in_range(owner, "eta_min", eta_min, 0.0, None, rule=": eta_min is the absolute floor of the rate")
-        top = min(group_rates(optimizer))
+        top = min(base_rates(optimizer))
         require(eta_min <= top, f"{owner}: eta_min={eta_min!r} is above the base rate {top!r} of a parameter "
                                 "group; the rate anneals from the base rate down to eta_min, so lower eta_min")
         self.restart_decay = in_range(owner, "restart_decay", restart_decay, 0.0, 1.0, low_open=True,

@@ -18,6 +18,7 @@ from __future__ import annotations
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ConstantLR, LRScheduler, ReduceLROnPlateau, SequentialLR
 
+from cryptexlab.schedulers._adaptive import AdaptiveScheduler
 from cryptexlab.schedulers._base import ClosedFormScheduler, as_int, in_range, require
 
 
@@ -87,8 +88,6 @@ class WarmupScheduler(SequentialLR):
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, after: LRScheduler | None = None,
                  start_factor: float = 0.0) -> None:
-        from cryptexlab.schedulers._adaptive import AdaptiveScheduler  # noqa: PLC0415 (import cycle)
-
         owner = type(self).__name__
         require(not isinstance(after, (ReduceLROnPlateau, AdaptiveScheduler)),
                 f"{owner}: after={type(after).__name__} is metric-driven (step(metric)) and cannot follow a "
