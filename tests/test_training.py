@@ -129,3 +129,59 @@ def test_one_default_epoch_on_the_default_data_trains(tmp_path) -> None:
     r = run_experiment(DataConfig(), ModelConfig(), TrainConfig(epochs=1))
     assert r.stop_reason == "completed" and len(r.curve) == 1
     assert np.isfinite(r.test["mae"])
+
+
+def test_schedules_drive_the_learning_rate(windows) -> None:
+    from cryptexlab.params import SchedulerConfig
+
+    cfg = FAST.model_copy(update={"epochs": 3, "scheduler": SchedulerConfig(kind="warmup", params={"warmup_steps": 8})})
+    r = run_experiment(DATA, ModelConfig(kind="dlinear"), cfg, windows=windows)
+    lrs = [c["lr"] for c in r.curve]  # the rate of each epoch's last step: 4 steps per epoch
+    assert lrs[0] == pytest.approx(1e-3 * 3 / 8) and lrs[1] == pytest.approx(1e-3 * 7 / 8)
+
+
+@pytest.mark.parametrize("kind,params", [("performance", {"patience": 0, "factor": 0.5}), ("adaptive", {"window": 2})])
+def test_metric_driven_schedules_train(windows, kind, params) -> None:
+    from cryptexlab.params import SchedulerConfig
+
+    cfg = FAST.model_copy(update={"epochs": 3, "scheduler": SchedulerConfig(kind=kind, params=params)})
+    r = run_experiment(DATA, ModelConfig(kind="dlinear"), cfg, windows=windows)
+    assert r.stop_reason in ("completed", "early_stopping") and len(r.curve) >= 2
+
+
+def test_compare_schedules(windows) -> None:
+    from cryptexlab.params import SchedulerConfig
+    from cryptexlab.schedule_experiments import compare_schedules, schedule_curves, steps_per_epoch
+    from cryptexlab.search.spaces import TrialConfig
+
+    config = TrialConfig(DATA, ModelConfig(kind="dlinear"), FAST.model_copy(update={"epochs": 3}))
+    plans = [SchedulerConfig(kind="constant"), SchedulerConfig(kind="crypto_weekly", params={"period": 4})]
+    table, curves = compare_schedules(config, plans, windows)
+    assert list(curves.columns) == ["constant", "crypto_weekly"] and len(curves) == 3
+    for kind in table.index:
+        final = curves[kind].iloc[-1]
+        first_within = next(e for e, v in curves[kind].items() if v <= final * 1.01)
+        assert table.loc[kind, "epochs_to_within_1pct"] == first_within
+    per_epoch = steps_per_epoch(config, windows)
+    assert per_epoch == 4
+    rates = schedule_curves(plans, 12, 1e-3, per_epoch)
+    assert rates.shape == (12, 2) and (rates["constant"] == 1e-3).all()
+
+
+def test_best_or_default(tmp_path) -> None:
+    from fake_runner import fake_runner
+
+    from cryptexlab.params import SearchConfig
+    from cryptexlab.schedule_experiments import best_or_default
+    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.search.tuner import run_search
+
+    base = TrialConfig(DATA, TINY, FAST)
+    search = SearchConfig(study_name="b", storage=str(tmp_path / "b.journal"), n_trials=3, pruner="none")
+    config, origin = best_or_default(base, search)
+    assert config is base and "no study 'b'" in origin
+    result = run_search(base, search, runner=fake_runner, show_progress_bar=False)
+    config, origin = best_or_default(base, search)
+    assert origin.startswith(f"trial {result.study.best_trial.number} of study 'b'")
+    assert config.model.d_model == result.study.best_trial.params["model.d_model"]
+    assert config.train.epochs == FAST.epochs  # the notebook's budget, not the trial's

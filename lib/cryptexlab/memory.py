@@ -51,8 +51,8 @@ log-sum-exp and masks, autocast's own casts), so there it is an approximation; s
   input is the frozen embedding table itself (no copy).
 * Dropout masks: one byte per element on CUDA, a full element on the CPU. ``backbone_dropout``
   uses the backbone's own probabilities (BERT, GPT-2: 0.1; LLaMA: none).
-* Backward: the gradient of the prototypes' keys and values is first computed per series
-  (S x num_tokens x d_ff*n_heads, twice) and then summed; by then the backbone's and the
+* Backward (``fast=True``): the gradient of the prototypes' keys and values is first computed
+  per series (S x num_tokens x d_ff*n_heads, twice) and then summed; by then the backbone's and the
   head's saved tensors are freed. When that transient is larger (``timellm_no_llm``, a large
   ``num_tokens``), it replaces their share of the per-series figure.
 * ``autocast=True`` (bf16 mixed precision, as the trainer runs on CUDA): activations take two
@@ -435,8 +435,9 @@ def saved_activation_bytes(model: nn.Module, *inputs: torch.Tensor) -> int:
     :func:`estimate_memory` models.
 
     Example:
+        >>> # Linear keeps its (2 x 4) input for the weight's gradient, ReLU its (2 x 8) output
         >>> saved_activation_bytes(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), torch.randn(2, 4))
-        64
+        96
     """
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     backbone = getattr(model, "backbone", None)
@@ -523,10 +524,11 @@ class _Activations:
         """(fixed bytes, bytes per series) kept for backward."""
         fixed, repro_fixed = self.prototypes() + self.body_fixed(), self.reprogramming_fixed()
         front = self.patches() + sum(self.reprogramming_layer(i) for i in range(self.c.e_layers))
-        body = self.body() + self.head()
-        per_series = front + body
-        transient = front + 2 * self.c.num_tokens * self.inner * self.e  # grad of per-series keys and values
-        return fixed + repro_fixed, max(per_series, transient)
+        saved = front + self.body() + self.head()
+        if not self.c.fast:  # the einsum's backward reduces over the series directly
+            return fixed + repro_fixed, saved
+        transient = front + 2 * self.c.num_tokens * self.inner * self.e  # grads of the expanded keys and values
+        return fixed + repro_fixed, max(saved, transient)
 
     # -- evaluation: the largest working set of one layer
     def eval_set(self) -> tuple[int, int]:
@@ -639,12 +641,12 @@ class _Activations:
         kept = width * self.e
         # per hidden layer: the activation's kept tensor, and the next layer's input when it is a new
         # tensor (after GELU, or after a dropout, which also keeps its mask)
-        separate = self.dropout or c.activation == "gelu"
+        separate = self.dropout or (c.activation or "gelu") == "gelu"  # null means GELU
         for _ in range(c.d_layers - 1):
             kept += (2 if separate else 1) * width * self.e + (width * self.mask if self.dropout else 0)
         if self.dropout:
             kept += self.pred_len * self.n_outputs * self.mask
-        return kept + 4  # RevIN's std, kept by the inverse
+        return kept + self.f32  # RevIN's std, kept by the inverse
 
 
 def _prompt_tokens(config: ModelConfig, seq_len: int, pred_len: int, facts: BackboneFacts, variant: str,

@@ -65,6 +65,7 @@ class OptimizationConfig:
     direction: Literal["minimize", "maximize"] = "minimize"
     enable_pruning: bool = True
     study_name: str | None = None
+    storage: str | None = None
 
     def overrides(self) -> list[str]:
         """The ``-p`` overrides this configuration stands for."""
@@ -82,6 +83,8 @@ class OptimizationConfig:
                f"02_search.objectives=[{objective}]", f"02_search.pruner={'median' if self.enable_pruning else 'none'}"]
         if self.study_name:
             out.append(f"02_search.study_name={self.study_name}")
+        if self.storage:
+            out.append(f"02_search.storage={self.storage}")
         return out
 
 

@@ -154,9 +154,12 @@ def finished_trials(study: optuna.Study) -> int:
     return sum(1 for t in done if not str(t.user_attrs.get("failure_reason", "")).startswith("stale"))
 
 
-def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner = run_experiment,
+def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None = None,
                show_progress_bar: bool = True) -> SearchResult:
-    """Run or resume a study until ``n_trials`` trials have finished (or ``timeout_s``)."""
+    """Run or resume a study until ``n_trials`` trials have finished (or ``timeout_s``).
+
+    ``runner`` trains one configuration (default: :func:`cryptexlab.training.run_experiment`).
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(base, search)
     recover_stale_trials(study)
@@ -164,7 +167,7 @@ def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner = run_
     remaining = search.n_trials - finished_trials(study)
     if remaining > 0:
         callbacks = [_terminator()] if search.terminator and len(search.objectives) == 1 else []
-        study.optimize(make_objective(base, search, runner), n_trials=remaining, timeout=search.timeout_s,
+        study.optimize(make_objective(base, search, runner or run_experiment), n_trials=remaining, timeout=search.timeout_s,
                        catch=(TrialFailed,), callbacks=callbacks, show_progress_bar=show_progress_bar)
     return SearchResult(study, summarize(study))
 
