@@ -79,11 +79,12 @@ def measure(llm_layers: int, batch: int, seq_len: int, precision: str, device: t
             opt.step()
             if cuda:
                 torch.cuda.synchronize()
+        peak = (torch.cuda.max_memory_allocated() - start) if cuda else 0  # over the second step
         with torch.device(device), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             saved = saved_activation_bytes(model, x)
         row["measured"] = {"kept_bytes": kept, "saved_bytes": saved}
         if cuda:
-            row["measured"]["peak_bytes"] = torch.cuda.max_memory_allocated() - start
+            row["measured"]["peak_bytes"] = peak
         row["ratio"] = {"activations_estimate_over_kept": round(est.activations / kept, 4) if kept else None,
                         "activations_estimate_over_saved": round(est.activations / saved, 4),
                         "total_estimate_over_peak": round(est.total / row["measured"]["peak_bytes"], 4)

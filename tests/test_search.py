@@ -311,3 +311,12 @@ def test_dashboard_serves_the_study(tmp_path) -> None:
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_memory_budget_of_a_timellm_configuration(tmp_path) -> None:
+    r = run_search(BASE, search(tmp_path, n_trials=1, pruner="none", memory_budget_mib=1.0), runner=fake_runner,
+                   show_progress_bar=False)
+    trial = r.study.trials[0]
+    assert r.summary["failures"] == {"memory_budget": 1}
+    assert trial.user_attrs["memory_estimate_mib"] > 60  # MiniLM's frozen weights alone are ~60 MiB
+    assert trial.user_attrs["failure_reason"].startswith("memory_budget: estimate ")

@@ -164,6 +164,8 @@ class TimeLLM(nn.Module):
         if t != self.seq_len:
             raise ParamsError(f"input has {t} steps but the model was built for seq_len={self.seq_len}")
         self.backbone.model.train(self.training and self.config.backbone_dropout)  # the backbone is shared
+        if self.backbone.word_embeddings().weight.device != x.device:  # not a submodule: .to() skips it
+            self.backbone.model.to(x.device)
         x, mean, std = self.revin.norm(x)
         series = x.permute(0, 2, 1).reshape(b * n, t)
         enc = self.patch_embedding(series)
@@ -186,9 +188,9 @@ class TimeLLM(nn.Module):
         if self.variant == "attention":
             att, _ = self.attention(enc, enc, enc, need_weights=False)
             return self.attention_norm(enc + att)
-        embeds, mask = enc, torch.ones(enc.shape[:2], dtype=torch.long)
+        embeds, mask = enc, torch.ones(enc.shape[:2], dtype=torch.long, device=enc.device)
         if self.prompt is not None:
-            ids, prompt_mask = self.prompt(series)
+            ids, prompt_mask = (t.to(enc.device) for t in self.prompt(series))
             embeds = torch.cat([self.backbone.word_embeddings()(ids), enc], dim=1)
             mask = torch.cat([prompt_mask, mask], dim=1)
         return run_backbone(self.backbone, embeds, mask, self.n_patches, fast=self.config.fast)

@@ -254,19 +254,36 @@ def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfi
     """Record constraint values (<= 0 feasible) and refuse to train an infeasible configuration."""
     if not (search.memory_budget_mib or search.max_trainable_params):
         return
-    from cryptexlab.memory import estimate_for_config
-
-    est = estimate_for_config(config.model, config.data.windows.seq_len, config.data.windows.pred_len,
-                              config.train.batch_size)
-    over_memory = est.total_mib - search.memory_budget_mib if search.memory_budget_mib else -1.0
-    over_params = est.trainable_params - search.max_trainable_params if search.max_trainable_params else -1.0
-    trial.set_user_attr("memory_estimate_mib", est.total_mib)
-    trial.set_user_attr("trainable_params", est.trainable_params)
+    total_mib, params = _estimate(config)
+    over_memory = total_mib - search.memory_budget_mib if search.memory_budget_mib else -1.0
+    over_params = params - search.max_trainable_params if search.max_trainable_params else -1.0
+    trial.set_user_attr("memory_estimate_mib", total_mib)
+    trial.set_user_attr("trainable_params", params)
     trial.set_user_attr("constraint", [float(over_memory), float(over_params)])
     if over_memory > 0:
-        _fail(trial, f"memory_budget: estimate {est.total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
+        _fail(trial, f"memory_budget: estimate {total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
     if over_params > 0:
-        _fail(trial, f"param_limit: {est.trainable_params:,} trainable > limit {search.max_trainable_params:,}")
+        _fail(trial, f"param_limit: {params:,} trainable > limit {search.max_trainable_params:,}")
+
+
+def _estimate(config: TrialConfig) -> tuple[float, int]:
+    """(estimated training memory in MiB, trainable parameters) of a Time-LLM configuration.
+
+    Baselines are small: their parameters are counted by building them, their memory is not
+    estimated (0).
+    """
+    w = config.data.windows
+    if not config.model.kind.startswith("timellm"):
+        from cryptexlab.models.baselines import build_baseline
+
+        net = build_baseline(config.model.kind, w.seq_len, w.pred_len)
+        return 0.0, sum(p.numel() for p in net.parameters() if p.requires_grad)
+    from cryptexlab.memory import backbone_facts, estimate_memory
+    from cryptexlab.models.backbones import load_backbone
+
+    facts = backbone_facts(load_backbone(config.model.llm_model, config.model.llm_layers))
+    est = estimate_memory(config.model, w.seq_len, w.pred_len, config.train.batch_size, facts)
+    return est.total / 2**20, est.trainable_params
 
 
 def _constraints(trial: FrozenTrial) -> list[float]:
