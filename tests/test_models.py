@@ -66,7 +66,7 @@ def test_every_family_trains_frozen_and_truncated(tiny_models, family) -> None:
     out.pow(2).mean().backward()
     assert all(p.grad is None for p in bb.model.parameters())
     assert not any(p.requires_grad for p in bb.model.parameters())
-    assert model.mapping.weight.grad is not None and model.mapping.weight.grad.abs().sum() > 0
+    assert model.mapping.weight_t.grad is not None and model.mapping.weight_t.grad.abs().sum() > 0
     assert model.patch_embedding.conv.weight.grad.abs().sum() > 0
     opt.step()
     after = bb.model.state_dict()
@@ -159,7 +159,9 @@ def test_prototypes_cached_only_when_not_training() -> None:
     model = TimeLLM(SMALL, SEQ, PRED, load_backbone("MINILM", 1)).eval()
     first = model.prototypes()
     assert model.prototypes() is first
-    torch.testing.assert_close(first, model.mapping(model.backbone.word_embeddings().weight.T).T)
+    words = model.backbone.word_embeddings().weight
+    torch.testing.assert_close(first, words.T.new_tensor(model.mapping.weight_t.T @ words + model.mapping.bias[:, None]),
+                               atol=1e-4, rtol=1e-5)
     model.train()
     assert model._prototype_cache is None and model.prototypes() is not model.prototypes()
 
@@ -184,6 +186,21 @@ def test_prompt_has_fixed_length_and_left_padding() -> None:
     assert (mask[:, -1] == 1).all() and (mask[:, 0] == 0).all()
     text = builder.texts(batch(1)[..., 0])[0]
     assert "forecast the next 8 steps given the previous 32 steps" in text and "BTC hourly" in text
+
+
+def test_prototype_mapping_equals_a_linear_layer() -> None:
+    from cryptexlab.models.timellm import PrototypeMapping
+
+    torch.manual_seed(0)
+    mapping = PrototypeMapping(50, 7)
+    linear = torch.nn.Linear(50, 7)
+    with torch.no_grad():
+        linear.weight.copy_(mapping.weight_t.T)
+        linear.bias.copy_(mapping.bias)
+    words = torch.randn(50, 12)
+    torch.testing.assert_close(mapping(words.T.contiguous()), linear(words.T).T)
+    bound = 1 / 50**0.5  # nn.Linear's initialisation bound
+    assert mapping.weight_t.abs().max() <= bound and mapping.bias.abs().max() <= bound
 
 
 def test_backbone_dropout_is_an_option() -> None:

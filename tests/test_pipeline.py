@@ -31,6 +31,7 @@ def _notebook(folder: Path, name: str, params: str, body: str) -> Path:
 ALL_PARAMS = "data = {}\ncandles_shown = 1\nacf_lags = 1\nmetrics_path = None"
 
 
+
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(RUN_ALL), *args], capture_output=True, text=True, timeout=300)
 
@@ -49,7 +50,10 @@ def test_smoke_run_writes_reports(smoke_run) -> None:
     assert metrics["headline"]["bars"] == 1500 and metrics["headline"]["source"] == "synthetic"
     assert [p["name"] for p in metrics["details"]["periods"]] == ["train", "val", "test"]
     assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
-    assert len(lines) == 1 and lines[0].startswith("[1/1] 01_data: ok in ")
+    assert [line.split(":")[0] for line in lines] == ["[1/3] 01_data", "[2/3] 02_search", "[3/3] 04_schedules"]
+    assert all(": ok in " in line for line in lines)
+    for name in ("02_search", "04_schedules"):
+        assert (run_dir / f"{name}.metrics.json").is_file() and f'href="{name}.html"' in index
 
 
 def test_executed_notebook_has_outputs_and_injected_parameters(smoke_run) -> None:
@@ -63,7 +67,7 @@ def test_executed_notebook_has_outputs_and_injected_parameters(smoke_run) -> Non
 def test_failing_notebook_is_reported_and_exits_nonzero(tmp_path) -> None:
     notebooks = tmp_path / "nb"
     _notebook(notebooks, "01_data", ALL_PARAMS, "raise ZeroDivisionError('deliberate failure')")
-    proc = _run("--profile", "smoke", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
+    proc = _run("--profile", "smoke", "--only", "01_data", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
     assert proc.returncode == 1
     assert "run failed: notebook 01_data, cell 3" in proc.stderr
     assert "ZeroDivisionError: deliberate failure" in proc.stderr
@@ -82,7 +86,8 @@ def test_notebooks_after_a_failure_are_skipped(tmp_path) -> None:
 
     notebooks = tmp_path / "nb"
     _notebook(notebooks, "01_data", ALL_PARAMS, "1/0")
-    result = run_profile(load_profile("smoke"), notebooks_dir=notebooks, reports_dir=tmp_path / "r", echo=lambda s: None)
+    result = run_profile(load_profile("smoke"), notebooks_dir=notebooks, reports_dir=tmp_path / "r",
+                         echo=lambda s: None, only=["01_data"])
     assert not result.ok and result.failure is not None and result.failure.name == "01_data"
     assert "ZeroDivisionError" in result.failure.error
 
@@ -90,7 +95,7 @@ def test_notebooks_after_a_failure_are_skipped(tmp_path) -> None:
 def test_undeclared_parameter_is_refused_before_running(tmp_path) -> None:
     notebooks = tmp_path / "nb"
     _notebook(notebooks, "01_data", "data = {}\nmetrics_path = None", "print('ran')")
-    proc = _run("--profile", "smoke", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
+    proc = _run("--profile", "smoke", "--only", "01_data", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
     assert proc.returncode == 2
     assert "01_data.ipynb does not declare parameter(s) ['acf_lags', 'candles_shown']" in proc.stderr
     assert not (tmp_path / "rep").exists()  # nothing ran
@@ -102,7 +107,7 @@ def test_notebook_without_parameters_cell(tmp_path) -> None:
     nb.cells = [nbformat.v4.new_code_cell("x = 1")]
     notebooks.mkdir()
     nbformat.write(nb, notebooks / "01_data.ipynb")
-    proc = _run("--profile", "smoke", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
+    proc = _run("--profile", "smoke", "--only", "01_data", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
     assert proc.returncode == 2 and "has no cell tagged 'parameters'" in proc.stderr
 
 
@@ -126,9 +131,9 @@ def test_missing_notebook_file(tmp_path) -> None:
 @pytest.mark.slow
 def test_run_all_cli_on_real_data(tmp_path, real_hourly) -> None:
     """The data notebook on the real hourly file, through the command line."""
-    proc = _run("--profile", "smoke", "-p", f"data.path={real_hourly}", "--reports", str(tmp_path))
+    proc = _run("--profile", "smoke", "--only", "01_data", "-p", f"data.path={real_hourly}", "--reports", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert "[1/1] 01_data: ok" in proc.stdout
+    assert "[1/1] 01_data: ok" in proc.stdout  # --only 01_data
     metrics = json.loads(((tmp_path / "latest").resolve() / "01_data.metrics.json").read_text())
     assert metrics["headline"] == {**metrics["headline"], "bars": 40_555, "no_trade_bars": 77, "source": "file"}
     assert os.path.basename(str(real_hourly)) in ((tmp_path / "latest") / "index.html").read_text()

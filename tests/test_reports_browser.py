@@ -53,6 +53,17 @@ def test_every_plotly_figure_draws_offline(smoke_run) -> None:
         assert "<svg" in fig and "main-svg" in fig, f"figure {i} did not draw"
 
 
+@pytest.mark.parametrize("name,least", [("02_search", 4), ("04_schedules", 2)])
+def test_search_and_schedule_figures_draw_offline(smoke_run, name, least) -> None:
+    result, _ = smoke_run
+    page = result.run_dir / f"{name}.html"
+    assert not re.search(r'<script[^>]+src="https?://', page.read_text())
+    figures = plotly_divs(chromium_dom(page))
+    assert len(figures) >= least
+    for i, fig in enumerate(figures):
+        assert "<svg" in fig and "main-svg" in fig, f"{name} figure {i} did not draw"
+
+
 def test_index_page_opens(smoke_run) -> None:
     result, _ = smoke_run
     dom = chromium_dom(result.run_dir / "index.html")

@@ -320,3 +320,28 @@ def test_memory_budget_of_a_timellm_configuration(tmp_path) -> None:
     assert r.summary["failures"] == {"memory_budget": 1}
     assert trial.user_attrs["memory_estimate_mib"] > 60  # MiniLM's frozen weights alone are ~60 MiB
     assert trial.user_attrs["failure_reason"].startswith("memory_budget: estimate ")
+
+
+def test_trial_timeout_reaches_the_runner(tmp_path) -> None:
+    seen = []
+
+    def runner(data, model, train, **kw):
+        seen.append(train.timeout_s)
+        return fake_runner(data, model, train, **kw)
+
+    run_search(BASE, search(tmp_path, n_trials=2, pruner="none", trial_timeout_s=7.5), runner=runner,
+               show_progress_bar=False)
+    assert seen == [7.5, 7.5]
+
+
+def test_terminator_can_stop_a_study_early(tmp_path, monkeypatch) -> None:
+    from optuna.terminator import StaticErrorEvaluator, Terminator, TerminatorCallback
+
+    import cryptexlab.search.tuner as tuner
+
+    # an error estimate larger than any possible improvement: the terminator stops at its first check
+    monkeypatch.setattr(tuner, "_terminator", lambda: TerminatorCallback(
+        Terminator(error_evaluator=StaticErrorEvaluator(1e9), min_n_trials=3)))
+    r = run_search(BASE, search(tmp_path, n_trials=12, pruner="none", terminator=True), runner=fake_runner,
+                   show_progress_bar=False)
+    assert 3 <= r.summary["trials"] < 12

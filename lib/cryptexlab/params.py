@@ -299,6 +299,8 @@ class SchedulesNotebook(Section):
     """Section ``04_schedules``: the schedules to compare (each a SchedulerConfig) and the study to read."""
 
     study_name: str = Field("quick", description="study whose best trial is trained (if it exists)")
+    epochs: int = Field(4, ge=1, le=1000, description="epochs of each schedule's run (the same for all)")
+    max_train_windows: int | None = Field(64, ge=1, description="training windows per epoch of each run")
     storage: str | None = Field(None, description="its storage; null = studies/<study_name>.journal")
     schedules: list[SchedulerConfig] = Field(
         default_factory=lambda: [SchedulerConfig(kind="constant"), SchedulerConfig(kind="warmup")], min_length=1)

@@ -61,6 +61,9 @@ FAMILIES: dict[str, tuple[str, str, bool]] = {
 }
 
 
+_TRANSPOSED: dict[int, torch.Tensor] = {}  # id(embedding weight) -> its transpose, per process
+
+
 @dataclass
 class Backbone:
     """A frozen backbone truncated to ``len(layers)`` layers, with its tokenizer."""
@@ -80,6 +83,15 @@ class Backbone:
     def word_embeddings(self) -> nn.Embedding:
         """The input token embedding table (vocab_size x d_llm)."""
         return self.model.get_input_embeddings()
+
+    def word_embeddings_t(self) -> torch.Tensor:
+        """The embedding table transposed, (d_llm x vocab), contiguous; cached (it is frozen)."""
+        table = self.word_embeddings().weight
+        cached = _TRANSPOSED.get(id(table))
+        if cached is None or cached.device != table.device:
+            cached = table.detach().T.contiguous()
+            _TRANSPOSED[id(table)] = cached
+        return cached
 
 
 def resolve_backbone(name_or_path: str) -> str:
