@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/pruning.py   # writes benchmarks/results/pruning.json
 
-Same objective family as sample_efficiency.py (the linear baseline on the real hourly file's last
+Same objective family as sample_efficiency.py (the DLinear baseline on the real hourly file's last
 6,000 bars) with 5 epochs per trial, 30 trials, 5 seeds, TPE; one study per (seed, pruner).
 """
 
@@ -37,7 +37,7 @@ def main() -> None:
         raw["timestamp"] = (raw["timestamp"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
         path = write_cryptex_csv(raw, Path(tmp) / "last6000.csv")
         base = TrialConfig(DataConfig.model_validate({"path": str(path), "windows": {"seq_len": 48, "pred_len": 24}}),
-                           ModelConfig(kind="linear"), TrainConfig(epochs=EPOCHS, max_train_windows=256, patience=EPOCHS))
+                           ModelConfig(kind="dlinear"), TrainConfig(epochs=EPOCHS, max_train_windows=256, patience=EPOCHS))
         for seed in range(SEEDS):
             for pruner in rows:
                 search = SearchConfig(mode="custom", custom=SPACE, n_trials=TRIALS, pruner=pruner, seed=seed,
@@ -51,7 +51,7 @@ def main() -> None:
     best = {p: statistics.mean(r["best"] for r in rs) for p, rs in rows.items()}
     write("pruning", {
         "configuration": {"seeds": SEEDS, "trials": TRIALS, "epochs_per_trial": EPOCHS, "sampler": "tpe",
-                          "pruner": "MedianPruner(n_startup_trials=3)", "objective": "val MAE, linear baseline"},
+                          "pruner": "MedianPruner(n_startup_trials=3)", "objective": "val MAE, DLinear baseline"},
         "versions": versions("optuna", "torch"), "runs": rows,
         "mean_epochs": epochs, "epochs_saved_share": 1 - epochs["median"] / epochs["none"],
         "mean_best": best, "best_ratio_pruned_over_unpruned": best["median"] / best["none"],

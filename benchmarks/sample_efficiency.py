@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/sample_efficiency.py   # writes benchmarks/results/sample_efficiency.json
 
-The objective is cheap but real: the validation MAE of the linear baseline (RevIN + one linear
-layer per window) trained for one epoch on the real hourly file's last 6,000 bars through the
+The objective is cheap but real: the validation MAE of the DLinear baseline (behind RevIN)
+trained for one epoch on the real hourly file's last 6,000 bars through the
 project's own data path and experiment runner; the space is learning rate, weight decay, batch
 size and loss. Each method gets BUDGET trials per seed; best-so-far curves are recorded and
 summarised by their mean and the share of seeds where TPE ends ahead.
@@ -44,7 +44,7 @@ def main() -> None:
         raw["timestamp"] = (raw["timestamp"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
         write_cryptex_csv(raw, path)
         base = TrialConfig(DataConfig.model_validate({"path": str(path), "windows": {"seq_len": 48, "pred_len": 24}}),
-                           ModelConfig(kind="linear"), TrainConfig(epochs=1, max_train_windows=512))
+                           ModelConfig(kind="dlinear"), TrainConfig(epochs=1, max_train_windows=512))
         curves: dict[str, list[list[float]]] = {"tpe": [], "random": []}
         for seed in range(SEEDS):
             for method in curves:
@@ -58,7 +58,7 @@ def main() -> None:
     finals = {m: [c[-1] for c in cs] for m, cs in curves.items()}
     ahead = sum(t < r for t, r in zip(finals["tpe"], finals["random"])) / SEEDS
     write("sample_efficiency", {
-        "configuration": {"seeds": SEEDS, "budget": BUDGET, "objective": "val MAE of linear baseline, 1 epoch, real "
+        "configuration": {"seeds": SEEDS, "budget": BUDGET, "objective": "val MAE of DLinear baseline, 1 epoch, real "
                           "hourly file (last 6000 bars), seq 48 -> 24", "space": [p.model_dump() for p in SPACE]},
         "versions": versions("optuna", "torch"),
         "best_so_far_mean": mean, "final_best": finals,

@@ -125,6 +125,21 @@ def test_fast_path_matches_plain_computation(tiny_models, family) -> None:
         torch.testing.assert_close(fast(batch()), plain(batch()), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_static_prompt_head_cache_is_reused_and_exact(tiny_models, family) -> None:
+    fast, plain = _pair(load_backbone(tiny_models[family], 2))
+    assert fast.prompt.split and fast.prompt.static_ids.shape[0] == 1
+    with torch.no_grad():
+        first = fast(batch())
+        cache = fast._prefix_cache
+        second = fast(batch())
+        assert cache is not None and fast._prefix_cache is cache  # computed once, copied per batch
+        torch.testing.assert_close(first, second)
+        torch.testing.assert_close(first, plain(batch()), atol=1e-5, rtol=1e-5)
+    text = fast.prompt.texts(batch(1)[..., 0])[0]
+    assert text.startswith("<|start_prompt|>Dataset description:") and "min value" in text
+
+
 def test_fast_path_matches_on_minilm() -> None:
     fast, plain = _pair(load_backbone("MINILM", 2))
     with torch.no_grad():

@@ -34,28 +34,43 @@ def series_statistics(series: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 class PromptBuilder:
-    """Builds and tokenises the prompt of every series of a batch."""
+    """Builds and tokenises the prompt of every series of a batch.
 
-    def __init__(self, tokenizer: Any, description: str, seq_len: int, pred_len: int) -> None:
-        self.tokenizer = tokenizer
+    With ``split=True`` (causal backbones) the prompt is two parts: the static head (dataset and
+    task description, the same for every series, tokenised once: :attr:`static_ids`) and the
+    per-series statistics, left-padded to a fixed length. A causal model's states of the static
+    head never depend on what follows, so its key/value cache can be computed once and reused.
+    """
+
+    def __init__(self, tokenizer: Any, description: str, seq_len: int, pred_len: int, split: bool = False) -> None:
+        self.tokenizer, self.split = tokenizer, split
         self.head = (f"<|start_prompt|>Dataset description: {description} Task description: forecast the next "
                      f"{pred_len} steps given the previous {seq_len} steps information; Input statistics: ")
         widest = self._text(-99.999, -99.999, -99.999, -1, [seq_len - 1] * TOP_LAGS)
-        self.length = len(tokenizer(widest).input_ids) + 4
+        if split:
+            self.static_ids = torch.tensor([tokenizer(self.head).input_ids])
+            self.length = len(tokenizer(widest, add_special_tokens=False).input_ids) + 4
+        else:
+            self.length = len(tokenizer(self.head + widest).input_ids) + 4
 
     def _text(self, lo: float, hi: float, med: float, trend: int, lags: list[int]) -> str:
-        return (f"{self.head}min value {lo:.3f}, max value {hi:.3f}, median value {med:.3f}, "
+        return (f"min value {lo:.3f}, max value {hi:.3f}, median value {med:.3f}, "
                 f"the trend of input is {'upward' if trend > 0 else 'downward'}, "
                 f"top {TOP_LAGS} lags are : {lags}<|<end_prompt>|>")
 
     def texts(self, series: torch.Tensor) -> list[str]:
-        """The prompt text of each (normalised) series."""
+        """The full prompt text of each (normalised) series."""
+        return [self.head + tail for tail in self._tails(series)]
+
+    def _tails(self, series: torch.Tensor) -> list[str]:
         s = {k: v.tolist() for k, v in series_statistics(series.detach()).items()}
         return [self._text(s["min"][i], s["max"][i], s["median"][i], s["trend"][i], s["lags"][i])
                 for i in range(series.shape[0])]
 
     def __call__(self, series: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token ids and attention mask, both (S, length)."""
-        enc = self.tokenizer(self.texts(series), padding="max_length", max_length=self.length, truncation=True,
-                             padding_side="left", return_tensors="pt")
+        """Token ids and attention mask, both (S, length): the whole prompt, or only the
+        statistics part when ``split``."""
+        texts = self._tails(series) if self.split else self.texts(series)
+        enc = self.tokenizer(texts, padding="max_length", max_length=self.length, truncation=True,
+                             padding_side="left", return_tensors="pt", add_special_tokens=not self.split)
         return enc.input_ids, enc.attention_mask

@@ -21,8 +21,9 @@ Data flow for x of shape (B, T, N), channel-independent (every channel is foreca
 Exact shortcuts (``fast=True``; each is tested against the plain computation in eval mode):
 fused attention (SDPA) and no attention maps; in the last backbone layer only the P patch
 positions are computed as queries (keys and values from every position; BERT family); the
-prototypes are cached while the model is not training; prompt statistics are computed for
-the whole batch at once. ``fast=False`` runs the plain full computation (eager attention).
+prototypes are cached while the model is not training; for causal backbones (GPT-2, LLaMA,
+Qwen, DeepSeek) the key/value cache of the static prompt head (description and task) is computed
+once and reused; prompt statistics are computed for the whole batch at once. ``fast=False`` runs the plain full computation (eager attention).
 
 Ablations of Tan et al. (NeurIPS 2024): ``variant="no_llm"`` feeds the reprogrammed patches
 straight to the head; ``variant="attention"`` replaces the LLM by one trainable multi-head
@@ -31,6 +32,7 @@ self-attention layer. Neither uses a prompt.
 
 from __future__ import annotations
 
+import copy
 import math
 import torch
 import torch.nn.functional as F
@@ -159,9 +161,10 @@ class TimeLLM(nn.Module):
             self.attention = nn.MultiheadAttention(d_llm, num_heads=_heads_for(d_llm), batch_first=True)
             self.attention_norm = nn.LayerNorm(d_llm)
         self.head = _head(config, self.n_patches, pred_len * n_outputs)
-        self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len) \
-            if config.prompt and variant == "llm" else None
+        self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len,
+                                    split=backbone.causal) if config.prompt and variant == "llm" else None
         self._prototype_cache: torch.Tensor | None = None
+        self._prefix_cache: object | None = None  # key/value cache of the static prompt head (causal)
 
     def train(self, mode: bool = True) -> TimeLLM:
         """Switch mode; the frozen backbone trains only with ``backbone_dropout``; drop cached prototypes."""
@@ -187,6 +190,7 @@ class TimeLLM(nn.Module):
         self.backbone.model.train(self.training and self.config.backbone_dropout)  # the backbone is shared
         if self.backbone.word_embeddings().weight.device != x.device:  # not a submodule: .to() skips it
             self.backbone.model.to(x.device)
+            self._prefix_cache = None
         x, mean, std = self.revin.norm(x)
         series = x.permute(0, 2, 1).reshape(b * n, t)
         enc = self.patch_embedding(series)
@@ -214,7 +218,36 @@ class TimeLLM(nn.Module):
             ids, prompt_mask = (t.to(enc.device) for t in self.prompt(series))
             embeds = torch.cat([self.backbone.word_embeddings()(ids), enc], dim=1)
             mask = torch.cat([prompt_mask, mask], dim=1)
+            if self.prompt.split:
+                return self._causal_with_static_head(embeds, mask)
         return run_backbone(self.backbone, embeds, mask, self.n_patches, fast=self.config.fast)
+
+
+    def _causal_with_static_head(self, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Causal backbones: [static head][statistics][patches]; the head's key/value cache is
+        computed once and reused when ``fast`` (exact: a causal head never sees what follows)."""
+        s = embeds.shape[0]
+        static_ids = self.prompt.static_ids.to(embeds.device)
+        head_mask = torch.ones(s, static_ids.shape[1], dtype=mask.dtype, device=mask.device)
+        full_mask = torch.cat([head_mask, mask], dim=1)
+        if not self.config.fast:
+            static = self.backbone.word_embeddings()(static_ids).expand(s, -1, -1)
+            return run_backbone(self.backbone, torch.cat([static, embeds], dim=1), full_mask, self.n_patches, fast=False)
+        cache = self._static_head_cache(static_ids)
+        cache.batch_repeat_interleave(s)
+        out = self.backbone.model(inputs_embeds=embeds, attention_mask=full_mask, cache=cache, use_cache=True)
+        return out.last_hidden_state[:, -self.n_patches:]
+
+    def _static_head_cache(self, static_ids: torch.Tensor) -> object:
+        """A fresh copy of the static head's cache (recomputed when the backbone applies dropout)."""
+        if self._prefix_cache is None or self.backbone.model.training:
+            with torch.no_grad():
+                out = self.backbone.model(inputs_embeds=self.backbone.word_embeddings()(static_ids), use_cache=True)
+            cache = getattr(out, "cache", None) or out.past_key_values
+            if self.backbone.model.training:
+                return cache
+            self._prefix_cache = cache
+        return copy.deepcopy(self._prefix_cache)
 
 
 def _head(config: ModelConfig, n_patches: int, pred_len: int) -> nn.Sequential:
