@@ -177,15 +177,26 @@ def test_autocast_estimate_is_close_on_cpu(facts) -> None:
     assert est.activations_fixed > 2 * facts.vocab_size * facts.width
 
 
-def test_backward_transient_counts_when_larger(facts) -> None:
-    """Without a backbone, the per-series gradient of the prototypes' keys and values dominates."""
-    config = small(kind="timellm_no_llm", num_tokens=200)
+@pytest.mark.parametrize("dropout", [0.1, 0.0])  # CPU math kernel, fused kernel
+def test_prototype_keys_and_values_are_kept_once_per_batch(facts, dropout) -> None:
+    """All S*P queries attend in one call: keys and values (and their gradients) are not per series.
+
+    Many prototypes and no backbone make the keys and values a large share; the estimate's split
+    into a fixed part and a per-sample part matches the saved tensors at two batch sizes exactly.
+    """
+    config = small(kind="timellm_no_llm", num_tokens=200, dropout=dropout)
     model = build(config).train()
-    measured = saved_activation_bytes(model, series())
+    for batch in (2, B):
+        measured = saved_activation_bytes(model, series(batch=batch))
+        assert estimate_memory(config, SEQ, PRED, batch, facts, device="cpu").activations == measured
     est = estimate_memory(config, SEQ, PRED, B, facts, device="cpu")
-    transient = 2 * config.num_tokens * config.d_ff * config.n_heads * 4
-    assert est.activations > measured
-    assert est.activations_per_sample >= transient
+    keys_values = 2 * config.num_tokens * config.d_ff * config.n_heads * 4
+    assert est.activations_fixed >= keys_values + facts.vocab_size * facts.width * 4  # + the transposed table
+    bigger = estimate_memory(small(kind="timellm_no_llm", num_tokens=400, dropout=dropout), SEQ, PRED, B, facts,
+                             device="cpu")
+    assert bigger.activations_fixed - est.activations_fixed >= keys_values  # twice the prototypes, once per batch
+    probabilities = 3 * config.n_heads * n_patches(config, SEQ) * 200 * 4 if dropout else 0  # the math kernel's
+    assert bigger.activations_per_sample - est.activations_per_sample == probabilities
 
 
 # ----------------------------------------------------------------------------- structure of the estimate

@@ -34,32 +34,45 @@ log-sum-exp and masks, autocast's own casts), so there it is an approximation; s
   upstream need the input gradient). A layer keeps its normalisation inputs and statistics,
   the attention's q, k, v and output (GPT-2: its packed qkv, k, v and output), the feed-forward
   activation's input (GELU), its pieces (GPT-2's tanh GELU: four) or SwiGLU's gate, up and
-  product, and, for causal families, an (L x L) additive mask; the LLaMA family adds its rotary
-  tables once per batch.
+  product, and, for causal families, an additive mask (computed positions x L); the LLaMA
+  family adds its rotary tables once per batch.
 * ``fast=True``: fused attention keeps a per-row log-sum-exp, no probabilities; in the BERT
-  family the last layer computes only the P patch positions (keys and values at all L).
+  family the last layer computes only the P patch positions (keys and values at all L). The
+  causal families split the prompt into a static head (description and task, the same for
+  every series) and the statistics: the head's key/value cache is computed once without
+  gradient, so every layer computes and keeps only the positions after the head, while the
+  keys and values it keeps (and the causal mask's columns) span all L positions; the rotary
+  tables cover the computed positions only.
   ``fast=False``: eager attention keeps q, k, v and the (heads x L x L) probabilities of every
   layer, but not the output.
 * Reprogramming, per series: the query layer's input, q, the fused attention's output (already
   in the layout the out projection reads) and log-sum-exp; the prototypes' keys and values are
-  computed once per batch (num_tokens x d_ff*n_heads each). ``fast=False`` (einsum): q, the
-  probabilities (heads x P x num_tokens) and the second einsum's copy of them, the dropout
-  mask, and the reshaped output. On the CPU, training with dropout > 0 has no fused kernel:
-  the math kernel keeps q, per-series copies of the keys and values, the probabilities, the
-  dropout mask and the dropped probabilities, and the reshaped output (``device="cpu"``).
-* Prototypes: the (num_tokens x d_llm) output of the mapping, once per batch; the mapping's
-  input is the frozen embedding table itself (no copy).
+  computed once per batch (num_tokens x d_ff*n_heads each). ``fast=True`` runs all S*P
+  queries of a batch as one attention against the shared keys and values (no per-series
+  copies of them). ``fast=False`` (einsum): q, the probabilities (heads x P x num_tokens) and
+  the second einsum's copy of them, the dropout mask, and the reshaped output. On the CPU,
+  training with dropout > 0 has no fused kernel: the math kernel keeps, once per batch, its
+  scaled copy of the keys and the values (float32 inside), and per series the scaled q, the
+  probabilities, the dropout mask and the dropped probabilities, and the reshaped output
+  (``device="cpu"``).
+* Prototypes: the (num_tokens x d_llm) output of the mapping, once per batch. The mapping is
+  ``addmm(bias, words_t, weight_t)`` whose input ``words_t`` is the frozen embedding table
+  transposed (d_llm x vocab): a contiguous copy, not a parameter, that the backbone makes on
+  the first forward pass and keeps for the process (``Backbone.word_embeddings_t``). The
+  addmm keeps it for the weight's gradient, so the fixed part counts vocab x d_llm elements in
+  the backbone's dtype (in evaluation too, where it is alive all the same). Under autocast
+  autograd keeps its bf16 copy instead (see below), and the float32 table itself is in no
+  component: add vocab x d_llm x 4 bytes there (LLaMA-3.2-1B: 1 GiB).
 * Dropout masks: one byte per element on CUDA, a full element on the CPU. ``backbone_dropout``
   uses the backbone's own probabilities (BERT, GPT-2: 0.1; LLaMA: none).
-* Backward (``fast=True``): the gradient of the prototypes' keys and values is first computed
-  per series (S x num_tokens x d_ff*n_heads, twice) and then summed; by then the backbone's and the
-  head's saved tensors are freed. When that transient is larger (``timellm_no_llm``, a large
-  ``num_tokens``), it replaces their share of the per-series figure.
+* Backward: the prototypes' keys and values get their gradients once per batch (one attention
+  call covers every series), so no per-series transient outgrows the saved tensors and the
+  figure is the saved tensors alone (temporaries of single ops aside, see below).
 * ``autocast=True`` (bf16 mixed precision, as the trainer runs on CUDA): activations take two
   bytes; normalisation inputs, statistics and masks stay float32; and autograd keeps bf16
   copies of the weights of every matmul whose input needs a gradient (the trainable layers
-  after the mapping, the used backbone layers) and of the embedding table the mapping reads:
-  a batch-independent amount, often the largest part for small batches.
+  after the mapping, the used backbone layers) and of the transposed embedding table the
+  mapping reads: a batch-independent amount, often the largest part for small batches.
 * Evaluation (``training=False``, under ``torch.no_grad``): nothing is kept; the figure is
   the largest single layer's working set (its training set plus its input and output hidden
   states), the cached prototypes, and with ``fast=False`` the attention maps the model
@@ -72,8 +85,9 @@ The total is the steady-state peak of the trainer's loop: it calls ``zero_grad``
 forward pass, so the previous step's gradients are alive while the activations pile up.
 Not included anywhere: the CUDA context and cuBLAS/cuDNN workspaces (a few hundred MiB per
 process, outside ``torch.cuda.memory_allocated``), allocator fragmentation (often 5-20 %),
-the data loader's batches, and the temporaries of single ops (for instance a backbone
-layer's own backward); keep 15-20 % headroom on a budget.
+the data loader's batches, the temporaries of single ops (for instance a backbone layer's
+own backward), and under autocast the float32 transposed embedding table (above); keep
+15-20 % headroom on a budget.
 
 Checking the activation estimate on a GPU
 -----------------------------------------
@@ -93,7 +107,9 @@ writes ``benchmarks/results/memory_estimate.json``; by hand::
         peak = torch.cuda.max_memory_allocated()              # ~ estimate.total on step 1
 
 ``kept`` (the saved tensors plus the tiny output and loss) compares with
-``estimate.activations``, and step 1's ``peak`` with ``estimate.total``. Compare float32 runs
+``estimate.activations``, and step 1's ``peak`` with ``estimate.total``. In float32 the
+estimate includes the transposed embedding table, which step 0 allocates and keeps: step 0's
+``kept`` holds it, step 1's does not (it is already in ``before``). Compare float32 runs
 with ``autocast=False`` and runs under ``torch.autocast("cuda", torch.bfloat16)`` with
 ``autocast=True``. :func:`saved_activation_bytes` gives the saved-tensor part directly on any
 device.
@@ -313,7 +329,7 @@ def trainable_parameters(config: ModelConfig, seq_len: int, pred_len: int, width
     """Exact number of trainable parameters of ``TimeLLM`` (any of the three kinds), by formula.
 
     Patch embedding Conv1d(patch_len -> d_model, kernel 3, no bias); mapping
-    Linear(vocab -> num_tokens); ``e_layers`` reprogramming layers (query from d_model for
+    Linear(vocab -> num_tokens) (its weight stored transposed); ``e_layers`` reprogramming layers (query from d_model for
     the first, d_llm after; key and value from d_llm; out to d_llm; inner width
     d_ff * n_heads); head: ``d_layers - 1`` square layers of width d_ff * P, then one to
     pred_len * n_outputs; the attention ablation adds a multi-head attention and a LayerNorm
@@ -350,8 +366,10 @@ def estimate_memory(config: ModelConfig, seq_len: int, pred_len: int, batch_size
         pred_len: Forecast steps.
         batch_size: Windows per batch (B); each holds ``channels`` series.
         backbone: Facts of the backbone (:func:`backbone_facts`), covering ``config.llm_layers``.
-        prompt_tokens: Prompt length per series; None sizes it with the backbone's tokenizer
-            (0 when the config has no prompt or the kind is an ablation).
+        prompt_tokens: Prompt length per series, for a causal backbone the static head included;
+            None sizes it with the backbone's tokenizer (0 when the config has no prompt or the
+            kind is an ablation). The static head's length is read from the tokenizer; facts
+            without one count its positions as computed (an upper bound with ``fast``).
         channels: Series per window (the trainer feeds only the target: 1).
         n_outputs: Outputs per step (the quantile loss: one per quantile).
         dtype_bytes: Bytes per trainable weight, gradient and optimizer state element (and per
@@ -479,20 +497,25 @@ def _components(config: ModelConfig, seq_len: int, pred_len: int, facts: Backbon
                           f"{', '.join(sorted(LAYER_PROFILES))}")
     frozen_params = facts.params(config.llm_layers)
     trainable = trainable_parameters(config, seq_len, pred_len, facts.width, facts.vocab_size, n_outputs)
-    prompt = _prompt_tokens(config, seq_len, pred_len, facts, variant, prompt_tokens)
-    a = _Activations(config, seq_len, pred_len, facts, variant, prompt, n_outputs, dtype_bytes, autocast,
+    prompt, static = _prompt_tokens(config, seq_len, pred_len, facts, variant, prompt_tokens)
+    a = _Activations(config, seq_len, pred_len, facts, variant, prompt, static, n_outputs, dtype_bytes, autocast,
                      device, training)
     fixed, per_series = a.training_set() if training else a.eval_set()
+    table = facts.vocab_size * facts.width  # the transposed embedding table, the mapping's input
     if autocast and training:
         # bf16 copies that autograd keeps: the weights of every matmul whose input needs a gradient
         # (all trainable ones except the mapping's and the patch convolution's, whose inputs are
         # frozen; the used backbone layers, counted with their small biases and norms), and the
-        # embedding table that is the mapping's input
+        # transposed embedding table that is the mapping's input (the float32 table is not saved)
         frozen_inputs = facts.vocab_size * config.num_tokens + config.num_tokens + config.patch_len * config.d_model * 3
-        copies = trainable - frozen_inputs + facts.vocab_size * facts.width
+        copies = trainable - frozen_inputs + table
         if variant == "llm":
             copies += sum(facts.layer_params[:config.llm_layers])
         fixed += 2 * copies
+    else:
+        # the transposed table itself (a per-process copy, not a parameter): the mapping's addmm
+        # keeps it for the weight's gradient; under no_grad it is alive all the same
+        fixed += table * bb_bytes
     return fixed, channels * per_series, trainable, frozen_params, frozen_params * bb_bytes
 
 
@@ -500,11 +523,14 @@ class _Activations:
     """Per-series and per-batch activation bytes of one configuration (see the module docstring)."""
 
     def __init__(self, config: ModelConfig, seq_len: int, pred_len: int, facts: BackboneFacts, variant: str,
-                 prompt: int, n_outputs: int, dtype_bytes: int, autocast: bool, device: str, training: bool) -> None:
+                 prompt: int, static: int, n_outputs: int, dtype_bytes: int, autocast: bool, device: str,
+                 training: bool) -> None:
         self.c, self.f, self.variant = config, facts, variant
         self.seq_len, self.pred_len, self.n_outputs = seq_len, pred_len, n_outputs
         self.p = n_patches(config, seq_len)
-        self.length = prompt + self.p if variant == "llm" else self.p
+        self.length = prompt + self.p if variant == "llm" else self.p  # key positions of the backbone
+        # positions the backbone computes: causal families with ``fast`` reuse the static head's cache
+        self.queries = self.length - (static if variant == "llm" and config.fast else 0)
         self.e = 2 if autocast else dtype_bytes  # bytes per activation element
         self.f32 = 4 if autocast else dtype_bytes  # normalisation inputs, statistics, masks
         self.autocast = autocast
@@ -522,13 +548,9 @@ class _Activations:
     # -- training: everything autograd keeps
     def training_set(self) -> tuple[int, int]:
         """(fixed bytes, bytes per series) kept for backward."""
-        fixed, repro_fixed = self.prototypes() + self.body_fixed(), self.reprogramming_fixed()
+        fixed = self.prototypes() + self.body_fixed() + self.reprogramming_fixed()
         front = self.patches() + sum(self.reprogramming_layer(i) for i in range(self.c.e_layers))
-        saved = front + self.body() + self.head()
-        if not self.c.fast:  # the einsum's backward reduces over the series directly
-            return fixed + repro_fixed, saved
-        transient = front + 2 * self.c.num_tokens * self.inner * self.e  # grads of the expanded keys and values
-        return fixed + repro_fixed, max(saved, transient)
+        return fixed, front + self.body() + self.head()
 
     # -- evaluation: the largest working set of one layer
     def eval_set(self) -> tuple[int, int]:
@@ -552,9 +574,10 @@ class _Activations:
 
     def reprogramming_fixed(self) -> int:
         """Keys and values of the prototypes, once per batch and layer."""
-        if self.unfused and self.c.fast:
-            return 0  # materialised per series instead (counted per series)
-        return self.c.e_layers * 2 * self.c.num_tokens * self.inner * self.e
+        kv = self.c.num_tokens * self.inner
+        if self.unfused and self.c.fast:  # CPU math kernel: the scaled keys and the values, float32 inside
+            return self.c.e_layers * 2 * kv * self.f32
+        return self.c.e_layers * 2 * kv * self.e
 
     def patches(self) -> int:
         """Conv input (circular padding adds 2 positions) and the dropout mask of the embeddings."""
@@ -570,8 +593,8 @@ class _Activations:
         kept = p * (c.d_model if i == 0 else self.f.width) * self.e  # the query layer's input
         if c.fast and not self.unfused:  # fused: q, output (already in the out projection's layout), log-sum-exp
             return kept + 2 * p * inner * self.e + h * p * 4
-        if c.fast:  # CPU math kernel (float32 inside): q, keys and values per series, three probability tensors
-            kept += (p * inner + 2 * k * inner + 3 * h * p * k) * self.f32
+        if c.fast:  # CPU math kernel (float32 inside): the scaled q, three probability tensors
+            kept += (p * inner + 3 * h * p * k) * self.f32
         else:  # einsum path: q, the probabilities and the second einsum's copy of them (+ the dropout mask)
             probs = h * p * k
             kept += p * inner * self.e + 2 * probs * self.e + (probs * self.mask if self.dropout else 0)
@@ -584,20 +607,20 @@ class _Activations:
         if self.variant == "attention":
             return self.attention_ablation()
         prof, d, n = self.profile, self.f.width, self.c.llm_layers
-        length, p = self.length, self.p
+        length, rows, p = self.length, self.queries, self.p  # keys, computed positions, patches
         kept = 0
         if self.c.fast and self.f.family == "bert" and not self.backbone_unfused:
             kept += length * self.f32  # the additive padding mask, shared by the fused kernels
         if prof.embed_norm:
-            kept += length * (d + 2) * self.f32
+            kept += rows * (d + 2) * self.f32
         if self.hidden_drop and prof.embed_dropout:
-            kept += length * d * self.mask
+            kept += rows * d * self.mask
         last_partial = self.c.fast and self.f.family == "bert"
         for i in range(n):
-            queries = p if last_partial and i == n - 1 else length
+            queries = p if last_partial and i == n - 1 else rows
             kept += self.backbone_layer(length, queries)
         if prof.final_norm:
-            kept += length * (d + prof.norm_stats) * self.f32
+            kept += rows * (d + prof.norm_stats) * self.f32
         if not self.c.fast and self.f.family == "bert":
             kept += d * self.e  # the pooler's tanh output
         return kept
@@ -606,7 +629,7 @@ class _Activations:
         """Batch-independent tensors of the backbone: the rotary cos and sin tables (LLaMA family)."""
         if self.variant != "llm" or not self.profile.rotary:
             return 0
-        return 2 * self.length * (self.f.width // self.f.heads) * self.f32
+        return 2 * self.queries * (self.f.width // self.f.heads) * self.f32
 
     def backbone_layer(self, length: int, queries: int) -> int:
         """One frozen layer over ``length`` keys and ``queries`` query positions, per series."""
@@ -650,20 +673,34 @@ class _Activations:
 
 
 def _prompt_tokens(config: ModelConfig, seq_len: int, pred_len: int, facts: BackboneFacts, variant: str,
-                   given: int | None) -> int:
+                   given: int | None) -> tuple[int, int]:
+    """(prompt tokens per series, tokens of the static head among them).
+
+    Causal families split the prompt (``PromptBuilder(split=True)``): a static head of
+    description and task, the same for every series, then the left-padded statistics. The head
+    is sized with the tokenizer; without one it counts as 0 (its positions as computed: an
+    upper bound).
+    """
     if variant != "llm" or not config.prompt:
-        return 0
-    if given is not None:
-        if isinstance(given, bool) or not isinstance(given, int) or given < 0:
-            raise ParamsError(f"prompt_tokens={given!r} is invalid: it must be an integer >= 0, or None to size "
-                              "the prompt with the backbone's tokenizer")
-        return given
+        return 0, 0
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 0):
+        raise ParamsError(f"prompt_tokens={given!r} is invalid: it must be an integer >= 0, or None to size "
+                          "the prompt with the backbone's tokenizer")
     if facts.tokenizer is None:
-        raise ParamsError("prompt_tokens=None needs a tokenizer, but these backbone facts have none; pass "
-                          "prompt_tokens=N or read the facts with backbone_facts(backbone)")
+        if given is None:
+            raise ParamsError("prompt_tokens=None needs a tokenizer, but these backbone facts have none; pass "
+                              "prompt_tokens=N or read the facts with backbone_facts(backbone)")
+        return given, 0
     from cryptexlab.models.prompt import PromptBuilder
 
-    return PromptBuilder(facts.tokenizer, config.description, seq_len, pred_len).length
+    if facts.family == "bert":  # bidirectional: one prompt, every position computed
+        return (PromptBuilder(facts.tokenizer, config.description, seq_len, pred_len).length
+                if given is None else given), 0
+    builder = PromptBuilder(facts.tokenizer, config.description, seq_len, pred_len, split=True)
+    static = int(builder.static_ids.shape[1])
+    if given is None:
+        return static + builder.length, static
+    return given, min(static, given)
 
 
 def _variant(config: ModelConfig) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import os
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -61,7 +62,9 @@ FAMILIES: dict[str, tuple[str, str, bool]] = {
 }
 
 
-_TRANSPOSED: dict[int, torch.Tensor] = {}  # id(embedding weight) -> its transpose, per process
+#: id(embedding weight) -> (weak reference to that weight, its transpose); the reference guards
+#: against a freed table whose id is reused by a new one.
+_TRANSPOSED: dict[int, tuple[weakref.ref, torch.Tensor]] = {}
 
 
 @dataclass
@@ -87,11 +90,13 @@ class Backbone:
     def word_embeddings_t(self) -> torch.Tensor:
         """The embedding table transposed, (d_llm x vocab), contiguous; cached (it is frozen)."""
         table = self.word_embeddings().weight
-        cached = _TRANSPOSED.get(id(table))
-        if cached is None or cached.device != table.device:
-            cached = table.detach().T.contiguous()
-            _TRANSPOSED[id(table)] = cached
-        return cached
+        entry = _TRANSPOSED.get(id(table))
+        if entry is None or entry[0]() is not table or entry[1].device != table.device:
+            for key in [k for k, (ref, _) in _TRANSPOSED.items() if ref() is None]:
+                del _TRANSPOSED[key]
+            entry = (weakref.ref(table), table.detach().T.contiguous())
+            _TRANSPOSED[id(table)] = entry
+        return entry[1]
 
 
 def resolve_backbone(name_or_path: str) -> str:
