@@ -7,9 +7,10 @@ import os
 import platform
 import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from cryptexlab.versions import package_versions
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -31,13 +32,7 @@ def machine() -> dict[str, Any]:
 
 def versions(*packages: str) -> dict[str, str]:
     """Installed versions of the named packages."""
-    out = {}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return package_versions(*packages)
 
 
 def commit() -> str:

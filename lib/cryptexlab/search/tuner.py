@@ -26,7 +26,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, NoReturn
 
 import optuna
@@ -39,6 +38,7 @@ from cryptexlab.params import SearchConfig
 from cryptexlab.paths import STUDIES_DIR
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
 from cryptexlab.training import ExperimentResult, run_experiment
+from cryptexlab.versions import package_versions
 
 DIRECTIONS = {"val_mae": "minimize", "val_mse": "minimize", "val_mape": "minimize",
               "val_directional_accuracy": "maximize", "val_sharpe": "maximize", "train_seconds": "minimize"}
@@ -182,7 +182,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
     def objective(trial: optuna.Trial) -> float | tuple[float, ...]:
         start = time.perf_counter()
         trial.set_user_attr("worker", {"pid": os.getpid(), "host": socket.gethostname()})
-        trial.set_user_attr("versions", _versions())
+        trial.set_user_attr("versions", package_versions(*VERSIONED))
         try:
             config = space(trial, base, search)
         except InvalidConfiguration as exc:
@@ -321,16 +321,6 @@ def _warm_start(study: optuna.Study, search: SearchConfig) -> None:
 
 def _terminator() -> optuna.terminator.TerminatorCallback:
     return optuna.terminator.TerminatorCallback(optuna.terminator.Terminator())
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "unknown"
-    return out
 
 
 def _alive(pid: int) -> bool:
