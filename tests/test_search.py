@@ -345,3 +345,13 @@ def test_terminator_can_stop_a_study_early(tmp_path, monkeypatch) -> None:
     r = run_search(BASE, search(tmp_path, n_trials=12, pruner="none", terminator=True), runner=fake_runner,
                    show_progress_bar=False)
     assert 3 <= r.summary["trials"] < 12
+
+
+def test_sqlalchemy_url_storage(tmp_path) -> None:
+    """Any SQLAlchemy URL works (SQLite here; PostgreSQL the same way), and resumes like the journal."""
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    cfg = SearchConfig(study_name="rdb", storage=url, n_trials=2, pruner="none")
+    run_search(BASE, cfg, runner=fake_runner, show_progress_bar=False)
+    r = run_search(BASE, cfg.model_copy(update={"n_trials": 3}), runner=fake_runner, show_progress_bar=False)
+    assert r.summary["states"] == {"COMPLETE": 3}
+    assert storage_for(cfg)[1] == url
