@@ -175,8 +175,8 @@ def test_prototypes_cached_only_when_not_training() -> None:
     first = model.prototypes()
     assert model.prototypes() is first
     words = model.backbone.word_embeddings().weight
-    torch.testing.assert_close(first, words.T.new_tensor(model.mapping.weight_t.T @ words + model.mapping.bias[:, None]),
-                               atol=1e-4, rtol=1e-5)
+    expected = model.mapping.weight_t.T @ words + model.mapping.bias[:, None]  # Linear(vocab -> tokens) on words
+    torch.testing.assert_close(first, expected, atol=1e-4, rtol=1e-5)
     model.train()
     assert model._prototype_cache is None and model.prototypes() is not model.prototypes()
 
