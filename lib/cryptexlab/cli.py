@@ -19,7 +19,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from cryptexlab.errors import CryptexError, DataError
+from cryptexlab.errors import CryptexError, DataError, ParamsError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -264,16 +264,16 @@ def _schedule(args: argparse.Namespace) -> int:
     for item in args.param:
         name, sep, text = item.partition("=")
         if not sep:
-            raise DataError(f"--param {item!r} must look like name=value, e.g. --param T_0=50")
+            raise ParamsError(f"--param {item!r} must look like name=value, e.g. --param T_0=50")
         params[name.strip()] = yaml.safe_load(text)
     if args.steps < 1:
-        raise DataError(f"--steps must be at least 1, got {args.steps}")
+        raise ParamsError(f"--steps must be at least 1, got {args.steps}")
     try:
         SchedulerConfig(kind=args.kind, params=params)
     except ValueError:
         from cryptexlab.schedulers import SCHEDULER_KINDS
 
-        raise DataError(f"unknown schedule kind {args.kind!r}; use one of {', '.join(SCHEDULER_KINDS)}") from None
+        raise ParamsError(f"unknown schedule kind {args.kind!r}; use one of {', '.join(SCHEDULER_KINDS)}") from None
     rates = preview(args.kind, params, args.steps, base_lr=args.lr)
     if args.plot:
         import plotly.graph_objects as go

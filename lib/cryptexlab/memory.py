@@ -125,6 +125,7 @@ from torch import nn
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.models.backbones import Backbone
+from cryptexlab.models.timellm import attention_heads_for, n_patches
 from cryptexlab.params import ModelConfig
 
 MIB = 2**20
@@ -317,11 +318,6 @@ def _first(config: Any, *names: str) -> float:
         if isinstance(value, (int, float)):
             return float(value)
     return 0.0
-
-
-def n_patches(config: ModelConfig, seq_len: int) -> int:
-    """Patches per series: P = (seq_len - patch_len) // stride + 2."""
-    return (seq_len - config.patch_len) // config.stride + 2
 
 
 def trainable_parameters(config: ModelConfig, seq_len: int, pred_len: int, width: int, vocab_size: int,
@@ -655,7 +651,7 @@ class _Activations:
     def attention_ablation(self) -> int:
         """The trainable self-attention ablation: input, packed q/k/v, output, LayerNorm input."""
         d, p = self.f.width, self.p
-        return p * (5 * d * self.e + (d + 2) * self.f32) + _heads_for(d) * p * 4
+        return p * (5 * d * self.e + (d + 2) * self.f32) + attention_heads_for(d) * p * 4
 
     def head(self) -> int:
         """The flattened features, hidden head layers and output dropout, per series."""
@@ -733,7 +729,3 @@ def _check_bytes(**values: int) -> None:
             raise ParamsError(f"{name}={value!r} is invalid: bytes per element must be 1, 2, 4 or 8 "
                               "(float32: 4, bfloat16/float16: 2)")
 
-
-def _heads_for(width: int) -> int:
-    """The head count TimeLLM's attention ablation uses (largest of at most 8 dividing the width)."""
-    return next(h for h in (8, 6, 4, 3, 2, 1) if width % h == 0)

@@ -135,7 +135,7 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
                               trainable_params=sum(p.numel() for p in trainable),
                               frozen_params=_frozen_count(net))
     if trainable:
-        _fit(net, windows, train, loss_fn, device, result, report, start, quantiles)
+        _fit(net, windows, train, loss_fn, device, result, report, start)
     result.val, result.val_random_walk = _evaluate(net, windows, windows.val, device, quantiles)
     if evaluate_test:
         result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles)
@@ -145,7 +145,7 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
 
 
 def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module, device: torch.device,
-         result: ExperimentResult, report: Report | None, start: float, quantiles: tuple[float, ...]) -> None:
+         result: ExperimentResult, report: Report | None, start: float) -> None:
     # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.learning_rate,
                                  weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
@@ -160,7 +160,7 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
         subset = _epoch_subset(windows.train, cfg.max_train_windows, generator, contiguous=ordered)
         losses = []
         for x, y in make_loader(subset, cfg.batch_size, train=not ordered, seed=cfg.seed + epoch):
-            loss = _batch_loss(net, windows, x, y, loss_fn, device, quantiles)
+            loss = _batch_loss(net, windows, x, y, loss_fn, device)
             if not torch.isfinite(loss):
                 result.stop_reason = "nan_loss"
                 break
@@ -180,7 +180,7 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
                 break
         if result.stop_reason == "nan_loss" or not losses:
             break
-        val_loss = _mean_loss(net, windows, windows.val, loss_fn, device, cfg.batch_size, quantiles)
+        val_loss = _mean_loss(net, windows, windows.val, loss_fn, device, cfg.batch_size)
         result.curve.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                              "lr": lr, "seconds": time.perf_counter() - start})
         if schedule.needs == "val_loss":
@@ -202,7 +202,7 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
 
 
 def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
-                device: torch.device, quantiles: tuple[float, ...]) -> torch.Tensor:
+                device: torch.device) -> torch.Tensor:
     k = windows.target_position
     x_t = x[..., k:k + 1].to(device)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
@@ -217,12 +217,12 @@ def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tens
 
 
 def _mean_loss(net: nn.Module, windows: Windows, dataset: WindowDataset, loss_fn: nn.Module,
-               device: torch.device, batch_size: int, quantiles: tuple[float, ...]) -> float:
+               device: torch.device, batch_size: int) -> float:
     net.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for x, y in make_loader(dataset, batch_size, train=False):
-            total += _batch_loss(net, windows, x, y, loss_fn, device, quantiles).item() * len(y)
+            total += _batch_loss(net, windows, x, y, loss_fn, device).item() * len(y)
             count += len(y)
     return total / count
 

@@ -149,7 +149,7 @@ class TimeLLM(nn.Module):
         self.n_outputs = n_outputs  # > 1: one forecast per quantile, output (B, pred_len, N, n_outputs)
         object.__setattr__(self, "backbone", backbone)  # frozen and shared: not a submodule
         d_llm = backbone.width
-        self.n_patches = (seq_len - config.patch_len) // config.stride + 2
+        self.n_patches = n_patches(config, seq_len)
         self.revin = RevIN()
         self.patch_embedding = PatchEmbedding(config.patch_len, config.stride, config.d_model, config.dropout)
         vocab = backbone.word_embeddings().weight.shape[0]
@@ -158,7 +158,7 @@ class TimeLLM(nn.Module):
             [Reprogramming(config.d_model if i == 0 else d_llm, config.n_heads, config.d_ff, d_llm, config.dropout)
              for i in range(config.e_layers)])
         if variant == "attention":
-            self.attention = nn.MultiheadAttention(d_llm, num_heads=_heads_for(d_llm), batch_first=True)
+            self.attention = nn.MultiheadAttention(d_llm, num_heads=attention_heads_for(d_llm), batch_first=True)
             self.attention_norm = nn.LayerNorm(d_llm)
         self.head = _head(config, self.n_patches, pred_len * n_outputs)
         self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len,
@@ -259,6 +259,11 @@ def _head(config: ModelConfig, n_patches: int, pred_len: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _heads_for(width: int) -> int:
+def n_patches(config: ModelConfig, seq_len: int) -> int:
+    """Patches per series: P = (seq_len - patch_len) // stride + 2 (the end is padded by stride)."""
+    return (seq_len - config.patch_len) // config.stride + 2
+
+
+def attention_heads_for(width: int) -> int:
     """The largest head count of at most 8 that divides the width (for the attention ablation)."""
     return next(h for h in (8, 6, 4, 3, 2, 1) if width % h == 0)
