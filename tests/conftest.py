@@ -53,6 +53,24 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory):
     return result, lines
 
 
+@pytest.fixture(scope="session")
+def smoke_run_real(tmp_path_factory: pytest.TempPathFactory):
+    """One run of the smoke profile on the real hourly file (40,555 bars), as a user would start it."""
+    from cryptexlab.params import load_profile
+    from cryptexlab.pipeline import run_profile
+
+    path = SHARED_DATA_DIR / "candlesticks-h.csv"
+    if not path.is_file():
+        pytest.skip(f"real Cryptex data not found at {path}")
+    reports = tmp_path_factory.mktemp("reports-real")
+    journal = tmp_path_factory.mktemp("studies-real") / "smoke.journal"
+    profile = load_profile("smoke", overrides=[f"data.path={path}", f"02_search.storage={journal}",
+                                               f"04_schedules.storage={journal}"])
+    lines: list[str] = []
+    result = run_profile(profile, profile_name="smoke-real", reports_dir=reports, echo=lines.append)
+    return result, lines
+
+
 def hours(n: int, start: str = "2024-01-01") -> list[int]:
     """n consecutive hourly Unix timestamps in seconds."""
     idx = pd.date_range(start, periods=n, freq="1h", tz="UTC")

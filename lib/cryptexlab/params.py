@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pandas as pd
 import yaml
@@ -216,6 +216,16 @@ class TrainConfig(Section):
     seed: int = Field(0, ge=0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     scheduler: SchedulerConfig = SchedulerConfig()
+    eval_batch_size: int = Field(256, ge=1, le=65_536, description="windows per inference batch (no gradient)")
+    eval_stride: int | None = Field(None, ge=1, description="bars between scored validation windows; "
+                                                            "null = pred_len (targets that do not overlap)")
+    max_eval_windows: Annotated[int, Field(ge=1)] | Literal["auto"] | None = Field(
+        "auto", description="validation windows scored per evaluation; auto = max_train_windows; "
+                            "null = every strided window")
+
+    def eval_cap(self) -> int | None:
+        """The cap on scored validation windows (``auto``: as many as an epoch trains on)."""
+        return self.max_train_windows if self.max_eval_windows == "auto" else self.max_eval_windows
 
 
 class SearchParam(Section):

@@ -22,6 +22,8 @@ from typing import Callable
 
 import papermill
 import yaml
+from jupyter_client import AsyncKernelManager
+from traitlets import default
 from papermill.exceptions import PapermillExecutionError
 
 from cryptexlab.data.source import describe_source
@@ -50,6 +52,18 @@ class RunResult:
     def failure(self) -> NotebookResult | None:
         """The notebook that failed, if any."""
         return next((r for r in self.results if r.status == "failed"), None)
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels reached over local (IPC) sockets beside their connection file, not over TCP ports.
+
+    Nothing listens on the network, and ipykernel has no reason to warn "Kernel is running over
+    TCP without encryption" on the console at every notebook.
+    """
+
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc"
 
 
 def check_parameters(profile: Profile, names: list[str], notebooks_dir: Path) -> None:
@@ -134,6 +148,7 @@ def _run_one(profile: Profile, name: str, notebooks_dir: Path, run_dir: Path) ->
             cwd=str(REPO_ROOT),
             progress_bar=False,
             log_output=False,
+            kernel_manager_class=LocalKernelManager,
         )
     except PapermillExecutionError as exc:
         error = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
@@ -141,7 +156,7 @@ def _run_one(profile: Profile, name: str, notebooks_dir: Path, run_dir: Path) ->
         error = f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - start
     if out.is_file():
-        render_html(out, run_dir / f"{name}.html")
+        render_html(out, run_dir / f"{name}.html", headline=read_metrics(metrics)["headline"])
     else:
         (run_dir / f"{name}.html").write_text(f"<pre>{error}</pre>", encoding="utf-8")
     status = "failed" if error else "ok"

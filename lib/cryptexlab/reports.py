@@ -68,20 +68,88 @@ def read_metrics(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def render_html(ipynb: Path, out: Path) -> Path:
-    """Render an executed (or partially executed) notebook to a page that opens offline.
+def render_html(ipynb: Path, out: Path, headline: dict[str, Any] | None = None) -> Path:
+    """Render an executed (or partially executed) notebook as a report page that opens offline.
+
+    The page reads as a report; the ``.ipynb`` beside it keeps everything:
+
+    * the notebook's headline figures (``headline``, from its metrics JSON) follow its title;
+    * code is hidden until the reader presses "show code" (a toggle on every page);
+    * what libraries wrote to stderr (warnings, progress bars, log lines) is moved out of the
+      cells into one collapsed "Log" section at the end; errors (tracebacks) stay in place;
+    * progress-bar widgets, which have no saved state to draw from, are dropped (the bars print
+      their final line as text).
 
     plotly.js is already embedded in the outputs (the ``notebook`` renderer). What nbconvert's
     template and plotly's renderer add from CDNs (require.js, MathJax; no page here uses math)
     would only stall an offline browser, so external ``<script src>`` tags are removed.
     """
     nb = nbformat.read(ipynb, as_version=4)
+    log = _take_log(nb)
+    if headline:
+        nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0,
+                        nbformat.v4.new_markdown_cell(_findings_markdown(headline)))
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    out.write_text(_EXTERNAL_SCRIPT.sub("", body), encoding="utf-8")
+    body = _EXTERNAL_SCRIPT.sub("", body)
+    # nbconvert's stylesheet names the stderr mime type in a selector; an equivalent suffix selector
+    # keeps tracebacks red and lets a text search for the mime type find only real output blocks
+    body = body.replace("[data-mime-type='application/vnd.jupyter.stderr']", "[data-mime-type$='.jupyter.stderr']")
+    body = body.replace("</head>", _REPORT_STYLE + "</head>", 1)
+    body = _BODY_OPEN.sub(lambda m: m.group(0) + _TOOLBAR, body, count=1)
+    body = body.replace("</body>", _log_section(log) + "</body>", 1)
+    out.write_text(body, encoding="utf-8")
     return out
 
 
+def _take_log(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """Remove stderr streams and state-less widget views from the cells; return (cell, text) pairs."""
+    log: list[tuple[int, str]] = []
+    for number, cell in enumerate(nb.cells, 1):
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                log.append((number, output.get("text", "")))
+            elif _WIDGET in output.get("data", {}):
+                continue
+            else:
+                kept.append(output)
+        cell.outputs = kept
+    return log
+
+
+def _findings_markdown(headline: dict[str, Any]) -> str:
+    rows = "\n".join(f"| {k.replace('_', ' ')} | {_fmt(v)} |" for k, v in headline.items())
+    return f"**Key figures of this run**\n\n| figure | value |\n|---|---|\n{rows}\n"
+
+
+def _log_section(log: list[tuple[int, str]]) -> str:
+    if not log:
+        return ""
+    text = "\n".join(f"[cell {n}] {html.escape(t.rstrip())}" for n, t in log)
+    return (f'<details class="cx-log"><summary>Log: {len(log)} message(s) that libraries wrote to stderr '
+            f"(warnings, progress, log lines)</summary><pre>{text}</pre></details>\n")
+
+
 _EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>')
+_BODY_OPEN = re.compile(r"<body[^>]*>")
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+_REPORT_STYLE = """<style>
+body:not(.cx-show-code) .jp-CodeCell .jp-Cell-inputWrapper { display: none !important; }
+.jp-InputPrompt, .jp-OutputPrompt { visibility: hidden; }
+.cx-toolbar { position: fixed; top: .5em; right: .8em; z-index: 1000; font: 13px system-ui, sans-serif; }
+.cx-toolbar a, .cx-toolbar button { margin-left: .4em; padding: .25em .7em; border: 1px solid #bbb;
+  border-radius: 4px; background: #fafafa; color: #333; text-decoration: none; cursor: pointer; font: inherit; }
+.cx-log { margin: 2em 1em; font: 13px system-ui, sans-serif; }
+.cx-log pre { max-height: 30em; overflow: auto; background: #f6f6f6; padding: .8em; white-space: pre-wrap; }
+</style>
+"""
+_TOOLBAR = """
+<div class="cx-toolbar"><a href="index.html">run index</a><button type="button" id="cx-code-toggle"
+ onclick="var on = document.body.classList.toggle('cx-show-code'); this.textContent = on ? 'hide code' : 'show code';"
+ >show code</button></div>
+"""
 
 
 def write_index(

@@ -4,11 +4,15 @@ Every model sees only the target channel (Time-LLM and the baselines are channel
 another channel cannot change the target's forecast, so feeding them would only cost time).
 Training samples ``max_train_windows`` random training windows per epoch (seeded; for the
 trading losses, whose turnover term needs time order, a random run of consecutive windows in
-order), evaluates
-*every* validation window after each epoch, stops early on validation loss with patience,
-keeps the best weights, and evaluates the test period once at the end. Metrics are computed in
-price units (the inverse of the training-period scaler); the random walk is scored on exactly
-the same windows.
+order). After each epoch it scores the validation windows of the evaluation budget
+(:mod:`cryptexlab.evaluation`: windows whose targets do not overlap, thinned evenly to
+``max_eval_windows``, by default as many as an epoch trains on, so validating never costs more
+than training), stops early on validation loss with patience, keeps the best weights, and
+reports validation metrics on the same budgeted windows (``ExperimentResult.val_windows`` says
+which). The test period, evaluated once at the end, is never budgeted: every window counts.
+Inference runs in batches of ``eval_batch_size``, independent of the training batch. Metrics are
+computed in price units (the inverse of the training-period scaler); the random walk is scored
+on exactly the same windows.
 
 Failures do not raise: a NaN or infinite loss, or the wall-clock timeout, stops the run with
 ``stop_reason`` set ("nan_loss", "timeout"); the weights of the best epoch so far are kept.
@@ -16,7 +20,6 @@ A per-epoch hook ``report(epoch, val_loss)`` lets a search prune (it may raise t
 
 Example:
     >>> from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
-from cryptexlab.schedulers import build_scheduler
     >>> result = run_experiment(DataConfig(), ModelConfig(kind="dlinear"), TrainConfig(epochs=1))  # doctest: +SKIP
     >>> result.test["mae"] < result.test_random_walk["mae"]  # doctest: +SKIP
 """
@@ -37,6 +40,7 @@ from torch import nn
 
 from cryptexlab.data.source import load_features
 from cryptexlab.data.windows import Windows, WindowDataset, make_loader, make_windows
+from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
 from cryptexlab.metrics import forecast_metrics
 from cryptexlab.models.baselines import build_baseline
@@ -62,6 +66,9 @@ class ExperimentResult:
     trainable_params: int = 0
     frozen_params: int = 0
     device: str = "cpu"
+    val_windows: dict[str, Any] = field(default_factory=dict)
+    windows_trained: int = 0
+    windows_evaluated: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
@@ -131,21 +138,32 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     net = build_model(model, windows, n_outputs=max(1, len(quantiles))).to(device)
     loss_fn = build_loss(train.loss, **train.loss_params)
     trainable = [p for p in net.parameters() if p.requires_grad]
+    budget = validation_budget(windows, train)
+    val_set = budget.subset(windows.val, windows.val.channels)
     result = ExperimentResult({}, {}, {}, {}, device=str(device),
                               trainable_params=sum(p.numel() for p in trainable),
-                              frozen_params=_frozen_count(net))
+                              frozen_params=_frozen_count(net), val_windows=budget.describe())
     if trainable:
-        _fit(net, windows, train, loss_fn, device, result, report, start)
-    result.val, result.val_random_walk = _evaluate(net, windows, windows.val, device, quantiles)
+        _fit(net, windows, val_set, train, loss_fn, device, result, report, start)
+    result.val, result.val_random_walk = _evaluate(net, windows, val_set, device, quantiles, train.eval_batch_size)
+    result.windows_evaluated += len(val_set)
     if evaluate_test:
-        result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles)
+        result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles,
+                                                         train.eval_batch_size)
+        result.windows_evaluated += len(windows.test)
     result.seconds = time.perf_counter() - start
     result.peak_memory_mib = _peak_memory_mib(device)
     return result
 
 
-def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module, device: torch.device,
-         result: ExperimentResult, report: Report | None, start: float) -> None:
+def validation_budget(windows: Windows, train: TrainConfig) -> EvalBudget:
+    """The validation windows a run with this training configuration is scored on."""
+    return make_budget(windows.val.n_windows, windows.val.pred_len, train.eval_stride, train.eval_cap())
+
+
+def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cfg: TrainConfig,
+         loss_fn: nn.Module, device: torch.device, result: ExperimentResult, report: Report | None,
+         start: float) -> None:
     # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.learning_rate,
                                  weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
@@ -171,6 +189,7 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
             lr = optimizer.param_groups[0]["lr"]  # the rate this step used
             optimizer.step()
             losses.append(loss.item())
+            result.windows_trained += len(y)
             if schedule.needs is None:
                 schedule.scheduler.step()
             elif schedule.needs == "train_loss":
@@ -180,7 +199,8 @@ def _fit(net: nn.Module, windows: Windows, cfg: TrainConfig, loss_fn: nn.Module,
                 break
         if result.stop_reason == "nan_loss" or not losses:
             break
-        val_loss = _mean_loss(net, windows, windows.val, loss_fn, device, cfg.batch_size)
+        val_loss = _mean_loss(net, windows, val_set, loss_fn, device, cfg.eval_batch_size)
+        result.windows_evaluated += len(val_set)
         result.curve.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                              "lr": lr, "seconds": time.perf_counter() - start})
         if schedule.needs == "val_loss":
@@ -216,7 +236,7 @@ def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tens
     return loss_fn(pred, y)
 
 
-def _mean_loss(net: nn.Module, windows: Windows, dataset: WindowDataset, loss_fn: nn.Module,
+def _mean_loss(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset, loss_fn: nn.Module,
                device: torch.device, batch_size: int) -> float:
     net.eval()
     total, count = 0.0, 0
@@ -227,19 +247,20 @@ def _mean_loss(net: nn.Module, windows: Windows, dataset: WindowDataset, loss_fn
     return total / count
 
 
-def _evaluate(net: nn.Module, windows: Windows, dataset: WindowDataset, device: torch.device,
-              quantiles: tuple[float, ...]) -> tuple[dict[str, float], dict[str, float]]:
-    """Metrics of the model and of the random walk on every window of a period, in price units."""
-    pred, target, last = predict(net, windows, dataset, device, quantiles)
+def _evaluate(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset, device: torch.device,
+              quantiles: tuple[float, ...], batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Metrics of the model and of the random walk on the given windows, in price units."""
+    pred, target, last = predict(net, windows, dataset, device, quantiles, batch_size)
     walk = np.repeat(last[:, None], target.shape[1], axis=1)
     returns = windows.target == "log_return"
     return (forecast_metrics(pred, target, last, returns=returns),
             forecast_metrics(walk, target, last, returns=returns))
 
 
-def predict(net: nn.Module, windows: Windows, dataset: WindowDataset, device: torch.device | None = None,
-            quantiles: tuple[float, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(forecast, target, last observed value), each in the target's own units, for every window.
+def predict(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset,
+            device: torch.device | None = None, quantiles: tuple[float, ...] = (), batch_size: int = 256
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forecast, target, last observed value), each in the target's own units, for every window given.
 
     For a log-return target the last observed value is a zero return, which is the random walk.
     """
@@ -248,7 +269,7 @@ def predict(net: nn.Module, windows: Windows, dataset: WindowDataset, device: to
     net.eval()
     preds, targets, lasts = [], [], []
     with torch.no_grad():
-        for x, y in make_loader(dataset, 256, train=False):
+        for x, y in make_loader(dataset, batch_size, train=False):
             out = net(x[..., k:k + 1].to(device)).float().cpu()
             point = out[:, :, 0, len(quantiles) // 2] if out.dim() == 4 else out[:, :, 0]
             preds.append(windows.inverse_target(point))

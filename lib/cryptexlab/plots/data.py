@@ -1,4 +1,8 @@
-"""Figures of the data notebook: candles, periods, return distribution, volatility clustering."""
+"""Figures of the data notebook: candles, periods, return distribution, volatility clustering.
+
+Figures of the whole series draw a decimated copy (:mod:`cryptexlab.plots.decimate`, at most
+``DISPLAY_POINTS`` points a trace); every number in a title or legend uses every bar.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from scipy import stats
 from statsmodels.tsa.stattools import acf
 
 from cryptexlab.data.splits import Period
+from cryptexlab.plots.decimate import DISPLAY_POINTS, display_positions
 
 PERIOD_COLOURS = {"train": "rgba(31,119,180,0.12)", "val": "rgba(255,127,14,0.15)",
                   "test": "rgba(44,160,44,0.15)"}
@@ -31,8 +36,10 @@ def candles_figure(frame: pd.DataFrame, bars: int, title: str = "") -> go.Figure
 
 def periods_figure(frame: pd.DataFrame, periods: list[Period], title: str = "") -> go.Figure:
     """Close price over the whole series with the train / val / test periods shaded."""
-    fig = go.Figure(go.Scattergl(x=frame.index, y=frame["close"], mode="lines", name="close",
-                                 line={"width": 1, "color": "#333"}))
+    close = frame["close"]
+    shown = close.iloc[display_positions(close.to_numpy(), DISPLAY_POINTS)]
+    fig = go.Figure(go.Scatter(x=shown.index, y=shown.to_numpy(), mode="lines", name="close",
+                               line={"width": 1, "color": "#333"}))
     for p in periods:
         fig.add_vrect(x0=p.first, x1=p.last, fillcolor=PERIOD_COLOURS.get(p.name, "rgba(0,0,0,0.1)"),
                       line_width=0, annotation_text=f"{p.name} ({p.rows:,} bars)",
@@ -80,7 +87,7 @@ def volatility_clustering_figure(returns: pd.Series, lags: int) -> go.Figure:
 def correlation_figure(features: pd.DataFrame, title: str = "") -> go.Figure:
     """Heatmap of the Pearson correlations between features (-1 blue to +1 red)."""
     corr = features.corr()
-    fig = go.Figure(go.Heatmap(z=corr.to_numpy(), x=corr.columns, y=corr.index, zmin=-1, zmax=1,
+    fig = go.Figure(go.Heatmap(z=corr.to_numpy().round(3), x=corr.columns, y=corr.index, zmin=-1, zmax=1,
                                colorscale="RdBu_r", colorbar={"title": "corr"}))
     size = min(1000, 260 + 9 * len(corr))
     fig.update_layout(title=title or f"Correlation of {len(corr)} features", height=size,
@@ -92,11 +99,13 @@ def regimes_figure(close: pd.Series, regimes: pd.Series, train_end: pd.Timestamp
     """Close price coloured by regime (0 = calmest), with the end of the HMM's training period."""
     palette = ["#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"]
     aligned = close.loc[regimes.index]
+    shown = display_positions(aligned.to_numpy(), DISPLAY_POINTS)
+    x, y, labels = aligned.index[shown], aligned.to_numpy()[shown], regimes.to_numpy()[shown]
     fig = go.Figure()
     for k in sorted(regimes.dropna().unique()):
-        y = aligned.where(regimes == k)
-        fig.add_trace(go.Scattergl(x=aligned.index, y=y, mode="markers", marker={"size": 2, "color": palette[int(k) % 8]},
-                                   name=f"regime {int(k)} ({(regimes == k).mean():.0%})"))
+        mine = labels == k
+        fig.add_trace(go.Scatter(x=x[mine], y=y[mine], mode="markers", marker={"size": 3, "color": palette[int(k) % 8]},
+                                 name=f"regime {int(k)} ({(regimes == k).mean():.0%} of bars)"))
     if train_end is not None:
         fig.add_vline(x=train_end, line_dash="dash", line_color="#555")
         fig.add_annotation(x=train_end, y=1, yref="paper", text="HMM fit ends", showarrow=False, xanchor="right")

@@ -56,6 +56,15 @@ class SearchResult:
 
     study: optuna.Study
     summary: dict[str, Any]
+    ran: int = 0
+    seconds: float = 0.0
+
+    @property
+    def summary_line(self) -> str:
+        """One line for a report: what this call ran and what the study now holds (the progress bar's last word)."""
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.summary["states"].items()))
+        return (f"Ran {self.ran} trial(s) in {self.seconds:.0f} s; study `{self.study.study_name}` holds "
+                f"{self.summary['trials']} trial(s): {states or 'none'}.")
 
     @property
     def best_trials(self) -> list[FrozenTrial]:
@@ -161,15 +170,18 @@ def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None
     ``runner`` trains one configuration (default: :func:`cryptexlab.training.run_experiment`).
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    start = time.perf_counter()
     study = open_study(base, search)
     recover_stale_trials(study)
     _warm_start(study, search)
-    remaining = search.n_trials - finished_trials(study)
+    before = finished_trials(study)
+    remaining = search.n_trials - before
     if remaining > 0:
         callbacks = [_terminator()] if search.terminator and len(search.objectives) == 1 else []
         study.optimize(make_objective(base, search, runner or run_experiment), n_trials=remaining, timeout=search.timeout_s,
                        catch=(TrialFailed,), callbacks=callbacks, show_progress_bar=show_progress_bar)
-    return SearchResult(study, summarize(study))
+    return SearchResult(study, summarize(study), ran=finished_trials(study) - before,
+                        seconds=time.perf_counter() - start)
 
 
 def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run_experiment
@@ -214,6 +226,8 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         trial.set_user_attr("stop_reason", result.stop_reason)
         trial.set_user_attr("val", result.val)
         trial.set_user_attr("val_random_walk", result.val_random_walk)
+        trial.set_user_attr("val_windows", result.val_windows)
+        trial.set_user_attr("windows", {"trained": result.windows_trained, "evaluated": result.windows_evaluated})
         trial.set_user_attr("curve", result.curve)
         if result.stop_reason in ("nan_loss", "timeout"):
             _fail(trial, result.stop_reason)
