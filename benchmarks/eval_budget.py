@@ -9,8 +9,10 @@ bars apart, at most ``max_train_windows`` of them) and once on every validation 
 every epoch and at the end (``eval_stride=1, max_eval_windows=null``: the old behaviour). The
 training itself is identical (validation draws no random numbers); only the epoch whose weights
 are kept may differ. The figures: the Spearman rank correlation between the trials' budgeted
-validation MAE and their all-window validation MAE (target >= 0.9), and the seconds of both.
-Results are written after every trial, so a stopped run resumes.
+validation MAE and their all-window validation MAE (target >= 0.9), the seconds of both, and the
+cost of one scored window against one trained window (what ``max_eval_windows: auto`` rests on).
+Results are written after every trial, so a stopped run resumes. ``rejected_defaults`` keeps the
+figures of an earlier default (128 windows ``pred_len`` bars apart) that failed the target.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     path = RESULTS / f"{NAME}.json"
-    done = [] if args.fresh or not path.is_file() else json.loads(path.read_text()).get("per_trial", [])
+    earlier = json.loads(path.read_text()) if path.is_file() else {}
+    done = [] if args.fresh else earlier.get("per_trial", [])
+    rejected = earlier.get("rejected_defaults", [])
     profile = load_profile("quick", overrides=[f"data.path={DATA}"])
     base = TrialConfig(profile.data, profile.model, profile.train)
     _, features = load_features(base.data)
@@ -76,10 +80,10 @@ def main() -> None:
                      "val_windows_budgeted": budgeted.val_windows})
         print(f"trial {len(done)}: budgeted {budgeted.val['mae']:.2f} in {budgeted.seconds:.1f} s, "
               f"all {full.val['mae']:.2f} in {full.seconds:.1f} s", flush=True)
-        save(done, base, windows, complete=len(done) >= args.trials)
+        save(done, base, windows, complete=len(done) >= args.trials, rejected=rejected)
 
 
-def save(done: list[dict], base: TrialConfig, windows, complete: bool) -> None:
+def save(done: list[dict], base: TrialConfig, windows, complete: bool, rejected: list[dict]) -> None:
     """Write the figures so far (``complete`` false while the study is still running)."""
     a = [d["val_mae_budgeted"] for d in done]
     b = [d["val_mae_all"] for d in done]
@@ -87,6 +91,12 @@ def save(done: list[dict], base: TrialConfig, windows, complete: bool) -> None:
     seconds_all = round(sum(d["seconds_all"] for d in done), 1)
     seconds_budgeted = round(sum(d["seconds_budgeted"] for d in done), 1)
     best_same = min(range(len(a)), key=a.__getitem__) == min(range(len(b)), key=b.__getitem__)
+    extra_eval = sum(d["windows_evaluated_all"] - d["windows_evaluated_budgeted"] for d in done)
+    eval_per_window = (seconds_all - seconds_budgeted) / extra_eval if extra_eval else None
+    budget_eval = sum(d["windows_evaluated_budgeted"] for d in done)
+    trained = sum(d["windows_trained"] for d in done)
+    # the budgeted runs' seconds less their scoring: training plus model building, an upper bound per window
+    train_per_window = (seconds_budgeted - eval_per_window * budget_eval) / trained if eval_per_window else None
     write(NAME, {
         "complete": complete,
         "configuration": {"file": DATA.name, "profile": "quick", "space": "quick", "sampler": "random, seed 0",
@@ -104,7 +114,10 @@ def save(done: list[dict], base: TrialConfig, windows, complete: bool) -> None:
         "seconds_all": seconds_all,
         "seconds_budgeted": seconds_budgeted,
         "all_over_budgeted_seconds": round(seconds_all / seconds_budgeted, 2) if seconds_budgeted else None,
+        "seconds_per_scored_window": round(eval_per_window, 5) if eval_per_window else None,
+        "seconds_per_trained_window_upper_bound": round(train_per_window, 5) if train_per_window else None,
         "per_trial": done,
+        "rejected_defaults": rejected,
     })
 
 

@@ -225,3 +225,255 @@ def test_resample_refuses_finer_target() -> None:
 def test_report_is_json_serialisable(write_csv) -> None:
     report = load_candles(write_csv(_body(None))).report
     assert json.loads(json.dumps(report.to_dict()))["rows"] == 3
+
+
+# ------------------------------------------------------------------ files that are not CSV text
+
+BINARY = [
+    ("NUL bytes", b"\x00\x01\x02\x03timestamp", r"looks binary, not a CSV text file: a NUL byte at offset 0; CSV text has "
+                                                r"none\. The loader reads UTF-8 CSV text with the header timestamp,open"),
+    ("gzip", b"\x1f\x8b\x08\x00\x00", r"looks binary, not a CSV text file: a gzip archive; decompress it first \(gunzip\)"),
+    ("xlsx", b"PK\x03\x04\x14\x00", r"looks binary, not a CSV text file: a zip archive or an Excel \.xlsx workbook"),
+    ("latin-1", b"timestamp,open,close,high,low,volume\n1704067200,100,101,102,99,5 \xe9\n",
+     r"not UTF-8 text: byte 0xe9 at offset 65 \(line 2\) cannot be decoded; save the file as UTF-8, e\.g\. iconv"),
+    ("utf-16", "timestamp,open\n".encode("utf-16"), r"not UTF-8 text \(its byte-order mark says UTF-16\); save the file as UTF-8"),
+]
+
+
+@pytest.mark.parametrize("label,data,pattern", BINARY, ids=[b[0] for b in BINARY])
+def test_binary_or_non_utf8_file(tmp_path, label, data, pattern) -> None:
+    path = tmp_path / "candles.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=pattern) as err:
+        load_candles(path)
+    assert str(err.value).startswith(f"{path}: ")
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(("\ufefftimestamp,open,close,high,low,volume\n" + rows(hours(3), GOOD)).encode())
+    assert load_candles(path).report.rows == 3
+
+
+# ------------------------------------------------------------------ non-finite values
+
+
+@pytest.mark.parametrize("column,row,value", [
+    ("high", "101,100,inf,99,6", "inf"),
+    ("open", "-inf,100,103,99,6", "-inf"),
+    ("low", "101,100,103,-Infinity,6", "-Infinity"),
+    ("volume", "101,100,103,99,inf", "inf"),
+])
+def test_non_finite_value(write_csv, column, row, value) -> None:
+    """inf is named as such (column, line, timestamp, value), not as a broken high/low rule."""
+    path = write_csv(rows(hours(3), [GOOD[0], row, GOOD[2]]))
+    pattern = (rf"line 3 \(2024-01-01 01:00:00\+00:00\), column {column}: value '{value}' is not finite; "
+               r"prices and volume must be finite numbers")
+    with pytest.raises(DataError, match=pattern):
+        load_candles(path)
+
+
+# ------------------------------------------------------------------ ISO 8601 timestamps
+
+
+ISO = [
+    ("naive T", ["2024-01-01T00:00:00", "2024-01-01T01:00:00", "2024-01-01T02:00:00"], True),
+    ("naive space", ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00"], True),
+    ("Z suffix", ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", "2024-01-01T02:00:00Z"], False),
+    ("offset", ["2024-01-01T01:00:00+01:00", "2024-01-01T02:00:00+01:00", "2024-01-01T03:00:00+01:00"], False),
+    ("mixed offsets", ["2024-01-01T00:00:00Z", "2023-12-31T20:00:00-05:00", "2024-01-01T02:00:00+0000"], False),
+]
+
+
+@pytest.mark.parametrize("label,stamps,naive", ISO, ids=[i[0] for i in ISO])
+def test_iso_timestamps_equal_unix_seconds(write_csv, label, stamps, naive) -> None:
+    """ISO 8601 with or without a zone gives the same UTC bars as Unix seconds; naive means UTC."""
+    unix = load_candles(write_csv(rows(hours(3), GOOD), name="unix.csv"))
+    iso = load_candles(write_csv(rows(stamps, GOOD), name="iso.csv"))
+    pd.testing.assert_frame_equal(iso.frame, unix.frame)
+    assert iso.report.timestamp_unit == "iso8601"
+    assert iso.report.naive_timestamps_as_utc is naive
+    assert unix.report.naive_timestamps_as_utc is False and unix.report.timestamp_unit == "s"
+
+
+TIMESTAMP_ERRORS = [
+    ("unix then ISO", [str(hours(2)[0]), "2024-01-01T01:00:00Z"],
+     r"line 3, column timestamp: value '2024-01-01T01:00:00Z' is ISO 8601 with a zone but line 2 \('1704067200'\) "
+     r"is Unix seconds; every timestamp of a file must have the same form"),
+    ("ISO then unix", ["2024-01-01T00:00:00", str(hours(2)[1])],
+     r"line 3, column timestamp: value '1704070800' is Unix seconds but line 2 \('2024-01-01T00:00:00'\) "
+     r"is ISO 8601 without a zone"),
+    ("seconds then ms", [str(hours(2)[0]), str(hours(2)[1] * 1000)],
+     r"line 3, column timestamp: value '1704070800000' is Unix milliseconds but line 2 \('1704067200'\) is Unix seconds"),
+    ("zoned then naive", ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00"],
+     r"line 3, column timestamp: value '2024-01-01T01:00:00' is ISO 8601 without a zone but line 2 "
+     r"\('2024-01-01T00:00:00Z'\) is ISO 8601 with a zone; .*\(all with a zone, or all without = UTC\)"),
+    ("unparseable", ["2024-01-01T00:00:00Z", "2024-13-01T01:00:00Z"],
+     r"line 3, column timestamp: value '2024-13-01T01:00:00Z' is not a timestamp; use Unix seconds, "
+     r"Unix milliseconds or ISO 8601 \(e\.g\. 2024-01-01T00:00:00Z; without a zone = UTC\)"),
+    ("text first", ["yesterday", "2024-01-01T01:00:00Z"], r"line 2, column timestamp: value 'yesterday' is not a timestamp"),
+    ("inf", [str(hours(2)[0]), "inf"], r"line 3, column timestamp: value 'inf' is not a timestamp"),
+]
+
+
+@pytest.mark.parametrize("label,stamps,pattern", TIMESTAMP_ERRORS, ids=[t[0] for t in TIMESTAMP_ERRORS])
+def test_mixed_or_unparseable_timestamps(write_csv, label, stamps, pattern) -> None:
+    path = write_csv(rows(stamps, GOOD[:2]))
+    with pytest.raises(DataError, match=pattern) as err:
+        load_candles(path)
+    assert str(path) in str(err.value)
+
+
+# ------------------------------------------------------------------ newest-first files
+
+
+def test_newest_first_file_is_sorted_with_notice(write_csv) -> None:
+    t = hours(4)
+    body = [*GOOD, "NaN,NaN,NaN,NaN,0"]
+    oldest_first = load_candles(write_csv(rows(t, body), name="up.csv"))
+    newest_first = load_candles(write_csv(rows(t[::-1], body[::-1]), name="down.csv"))
+    pd.testing.assert_frame_equal(newest_first.frame, oldest_first.frame)
+    pd.testing.assert_series_equal(newest_first.no_trade, oldest_first.no_trade)
+    assert newest_first.report.sorted_newest_first is True
+    assert oldest_first.report.sorted_newest_first is False
+    assert newest_first.report.to_dict()["sorted_newest_first"] is True
+
+
+def test_newest_first_gap_is_the_usual_gap_error(write_csv) -> None:
+    """Reversing hides nothing: the gap is reported with the file's own line numbers."""
+    t = hours(5)
+    path = write_csv(rows([t[4], t[1], t[0]], GOOD))
+    with pytest.raises(DataError, match=r"line 2, column timestamp: 2 bar\(s\) missing between "
+                                        r"2024-01-01 01:00:00\+00:00 and 2024-01-01 04:00:00\+00:00 .* Use --repair"):
+        load_candles(path)
+    repaired = load_candles(path, repair=True)
+    assert repaired.report.sorted_newest_first and repaired.report.repaired_bars == 2
+    assert repaired.frame["close"].tolist() == [104.0, 100.0, 100.0, 100.0, 101.0]
+
+
+def test_newest_first_duplicate_is_the_usual_duplicate_error(write_csv) -> None:
+    t = hours(2)
+    path = write_csv(rows([t[1], t[1], t[0]], GOOD))
+    with pytest.raises(DataError, match=r"line 3, column timestamp: 2024-01-01 01:00:00\+00:00 duplicates line 2"):
+        load_candles(path)
+
+
+def test_newest_first_row_error_names_the_file_line(write_csv) -> None:
+    t = hours(3)
+    path = write_csv(rows(t[::-1], [GOOD[2], "101,100,100.5,99,6", GOOD[0]]))
+    with pytest.raises(DataError, match=r"line 3, column high: high 100.5 is below max\(open, close\) = 101.0"):
+        load_candles(path)
+
+
+# ------------------------------------------------------------------ vendor layouts: column mapping, banner lines
+
+CDD_HEADER = "unix,date,symbol,open,high,low,close,Volume BTC,Volume USDT"
+CDD_COLUMNS = {"timestamp": "unix", "volume": "Volume BTC"}
+
+
+def cdd_text(unit: str) -> str:
+    """GOOD as a CryptoDataDownload file: banner line, vendor header, newest-first rows."""
+    lines = []
+    for t, bar in zip(hours(3), GOOD, strict=True):
+        o, c, h, lo, v = bar.split(",")
+        stamp = t * 1000 if unit == "ms" else t
+        date = pd.Timestamp(t, unit="s").strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"{stamp},{date},BTCUSDT,{o},{h},{lo},{c},{v},{float(v) * float(c):.2f}")
+    return "https://www.CryptoDataDownload.com\n" + CDD_HEADER + "\n" + "\n".join(lines[::-1]) + "\n"
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_cryptodatadownload_layout_equals_cryptex_file(write_csv, unit) -> None:
+    cryptex = load_candles(write_csv(rows(hours(3), GOOD), name="cryptex.csv"))
+    cdd_path = write_csv(cdd_text(unit), header=None, name="Binance_BTCUSDT_1h.csv")
+    cdd = load_candles(cdd_path, columns=CDD_COLUMNS, skip_rows=1)
+    pd.testing.assert_frame_equal(cdd.frame, cryptex.frame)
+    pd.testing.assert_series_equal(cdd.no_trade, cryptex.no_trade)
+    r = cdd.report
+    assert (r.timestamp_unit, r.sorted_newest_first, r.skipped_lines) == (unit, True, 1)
+    assert r.columns == CDD_COLUMNS
+
+
+def test_mapping_to_the_iso_date_column(write_csv) -> None:
+    """The vendor's naive 'date' column works too (taken as UTC)."""
+    path = write_csv(cdd_text("ms"), header=None)
+    data = load_candles(path, columns={"timestamp": "date", "volume": "volume btc"}, skip_rows=1)
+    assert data.report.naive_timestamps_as_utc and data.frame.index[0] == pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def test_skip_rows_keeps_file_line_numbers(write_csv) -> None:
+    """With one banner line the header is line 2, so the first data row is line 3."""
+    text = cdd_text("s").replace("BTCUSDT,101,103,99,100,", "BTCUSDT,101,103,99,abc,")  # GOOD[1], line 4
+    path = write_csv(text, header=None)
+    with pytest.raises(DataError, match=r"line 4, column close: value 'abc' is not a number"):
+        load_candles(path, columns=CDD_COLUMNS, skip_rows=1)
+
+
+def test_banner_without_skip_rows_says_how_to_fix(write_csv) -> None:
+    path = write_csv(cdd_text("s"), header=None)
+    with pytest.raises(DataError, match=r"missing required column\(s\) timestamp, open, close, high, low, volume; .* "
+                                        r"Found: https://www.CryptoDataDownload.com\. Map other header names with "
+                                        r"data.columns, and skip banner lines before the header with data.skip_rows"):
+        load_candles(path)
+
+
+@pytest.mark.parametrize("columns,pattern", [
+    ({"timestamp": "unix", "vol": "Volume BTC", "adj": "x"},
+     r"unknown column name\(s\) adj, vol in the column mapping \(data.columns\); its keys are the loader's names "
+     r"timestamp, open, close, high, low, volume .* Found in the file: unix, date, symbol, open, high, low, close, "
+     r"Volume BTC, Volume USDT"),
+    ({"timestamp": "unix_ms", "volume": "Volume BTC"},
+     r"mapped column\(s\) not in the file: timestamp -> 'unix_ms' \(data.columns\)\. Found in the file: unix, date, "
+     r"symbol, open, high, low, close, Volume BTC, Volume USDT"),
+    ({"timestamp": "unix"},
+     r"missing required column\(s\) volume; .* Found: unix, date, symbol, open, high, low, close, Volume BTC, Volume USDT"),
+])
+def test_column_mapping_errors(write_csv, columns, pattern) -> None:
+    path = write_csv(cdd_text("s"), header=None)
+    with pytest.raises(DataError, match=pattern):
+        load_candles(path, columns=columns, skip_rows=1)
+
+
+def test_bad_skip_rows(write_csv) -> None:
+    with pytest.raises(DataError, match=r"skip_rows must be a whole number of lines >= 0 but got -1"):
+        load_candles(write_csv(_body(None)), skip_rows=-1)
+    with pytest.raises(DataError, match=r"the file is empty after skipping 5 line\(s\)"):
+        load_candles(write_csv(_body(None)), skip_rows=5)
+
+
+def test_vendor_layout_through_data_config(write_csv) -> None:
+    from cryptexlab.data.source import describe_source, load_data
+    from cryptexlab.params import DataConfig
+
+    cryptex = load_candles(write_csv(rows(hours(3), GOOD), name="cryptex.csv"))
+    path = write_csv(cdd_text("ms"), header=None, name="cdd.csv")
+    config = DataConfig(path=str(path), columns=CDD_COLUMNS, skip_rows=1)
+    pd.testing.assert_frame_equal(load_data(config).frame, cryptex.frame)
+    assert describe_source(config) == f"{path} (freq 1h, columns timestamp=unix, volume=Volume BTC, 1 banner line(s) skipped)"
+
+
+def test_data_config_refuses_unknown_column_names() -> None:
+    from cryptexlab.errors import ParamsError
+    from cryptexlab.params import load_profile
+
+    with pytest.raises(ParamsError, match=r"with -p data.columns.unixx=unix: data.columns: unknown column name\(s\) "
+                                          r"unixx; the keys of data.columns are the loader's names timestamp, open, "
+                                          r"high, low, close, volume"):
+        load_profile("smoke", overrides=["data.columns.unixx=unix"])
+    with pytest.raises(ParamsError, match=r"data.skip_rows = -1 is invalid"):
+        load_profile("smoke", overrides=["data.skip_rows=-1"])
+
+
+def test_validate_command_takes_the_layout_options(write_csv, capsys) -> None:
+    from cryptexlab.cli import main
+
+    path = write_csv(cdd_text("ms"), header=None)
+    args = ["data", "validate", str(path), "--column", "timestamp=unix", "--column", "volume=Volume BTC", "--skip-rows", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "timestamps      Unix milliseconds; the file was newest-first, sorted oldest-first" in out
+    assert "layout          columns mapped: timestamp=unix, volume=Volume BTC; 1 banner line(s) skipped" in out
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sorted_newest_first"] is True
+    assert main(["data", "validate", str(path), "--column", "timestamp"]) == 2
+    assert "--column 'timestamp' must look like NAME=HEADER" in capsys.readouterr().err

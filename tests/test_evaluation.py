@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from cryptexlab.data.source import load_features
 from cryptexlab.data.windows import make_windows
 from cryptexlab.errors import ParamsError
 from cryptexlab.evaluation import budget_windows, make_budget
-from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+from cryptexlab.params import EVAL_WINDOWS_PER_TRAIN_WINDOW, DataConfig, ModelConfig, TrainConfig, load_profile
 from cryptexlab.training import predict, run_experiment, validation_budget
 
 DATA = DataConfig.model_validate({"synthetic": {"hours": 1500, "seed": 3}, "windows": {"seq_len": 32, "pred_len": 8}})
@@ -58,28 +59,34 @@ def test_bad_budget_is_refused(stride, cap, message) -> None:
 
 def test_config_defaults_and_auto_cap() -> None:
     train = TrainConfig(max_train_windows=128)
-    assert train.max_eval_windows == "auto" and train.eval_cap() == 128 and train.eval_batch_size == 256
+    assert train.max_eval_windows == "auto" and train.eval_stride == 1 and train.eval_batch_size == 256
+    assert train.eval_cap() == EVAL_WINDOWS_PER_TRAIN_WINDOW * 128 == 1024
     assert TrainConfig(max_train_windows=None).eval_cap() is None
     assert TrainConfig(max_eval_windows=50).eval_cap() == 50
     assert TrainConfig(max_eval_windows=None).eval_cap() is None
-    with pytest.raises(Exception, match="max_eval_windows"):
+    with pytest.raises(ValidationError, match=r"max_eval_windows\.constrained-int\n  Input should be greater than or equal to 1"):
         TrainConfig(max_eval_windows=0)
-    with pytest.raises(Exception, match="max_eval_windows"):
+    with pytest.raises(ValidationError, match=r"max_eval_windows\.literal\['auto'\]\n  Input should be 'auto'"):
         TrainConfig(max_eval_windows="all")
+    with pytest.raises(ParamsError, match=r"with -p train\.eval_stride=0: train\.eval_stride = 0 is invalid: Input should be greater than or equal to 1"):
+        load_profile("smoke", overrides=["train.eval_stride=0"])
 
 
 def test_run_scores_the_budgeted_windows_and_says_which(windows) -> None:
-    train = TrainConfig(epochs=2, batch_size=4, max_train_windows=10)
+    train = TrainConfig(epochs=2, batch_size=4, max_train_windows=2)  # auto cap: 16 windows
     result = run_experiment(DATA, ModelConfig(kind="dlinear"), train, windows=windows)
     n_val = windows.val.n_windows
-    assert n_val > 8 * 10
-    assert result.val_windows == {"used": 10, "of": n_val, "stride": 8, "cap": 10,
-                                  "rule": "windows 8 bars apart, thinned evenly to 10"}
-    # 2 epochs x 10 training windows; 2 validations + the final one on 10 windows, the test on all of them
-    assert result.windows_trained == 20
-    assert result.windows_evaluated == 3 * 10 + len(windows.test)
-    untouched = run_experiment(DATA, ModelConfig(kind="dlinear"), train.model_copy(update={"max_train_windows": 1000}),
-                               windows=windows)
+    assert result.val_windows == {"used": 16, "of": n_val, "stride": 1, "cap": 16,
+                                  "rule": "16 windows spread evenly over the period"}
+    # 2 epochs x 2 training windows; 2 validations + the final one on 16 windows, the test on all of them
+    assert result.windows_trained == 4
+    assert result.windows_evaluated == 3 * 16 + len(windows.test)
+    strided = run_experiment(DATA, ModelConfig(kind="dlinear"), train.model_copy(update={"eval_stride": 8,
+                                                                                        "max_eval_windows": 10}),
+                             windows=windows)
+    assert strided.val_windows["rule"] == "windows 8 bars apart, thinned evenly to 10"
+    untouched = run_experiment(DATA, ModelConfig(kind="dlinear"),
+                               train.model_copy(update={"eval_stride": 8, "max_eval_windows": None}), windows=windows)
     assert untouched.val_windows["used"] == -(-n_val // 8) and untouched.val_windows["rule"] == "windows 8 bars apart"
 
 
@@ -88,9 +95,10 @@ def test_budgeted_metrics_are_the_metrics_of_those_windows(windows) -> None:
     from cryptexlab.metrics import forecast_metrics
     from cryptexlab.training import build_model
 
-    train = TrainConfig(max_train_windows=16)
+    train = TrainConfig(max_train_windows=4)
     result = run_experiment(DATA, ModelConfig(kind="drift"), train, windows=windows)
     budget = validation_budget(windows, train)
+    assert 0 < budget.used == 32 < windows.val.n_windows
     net = build_model(ModelConfig(kind="drift"), windows)
     pred, target, last = predict(net, windows, windows.val)
     picked = budget.positions
@@ -119,13 +127,13 @@ def test_every_window_when_asked(windows) -> None:
 
 
 def test_same_windows_for_every_run_and_channel_independent_mode() -> None:
-    a = make_budget(1000, 24, None, 40)
-    b = make_budget(1000, 24, None, 40)
+    a = make_budget(1000, 1, 40)
+    b = make_budget(1000, 1, 40)
     assert a.positions.tolist() == b.positions.tolist()
     data = DATA.model_copy(update={"windows": DATA.windows.model_copy(update={"mode": "channel_independent"})})
     _, feats = load_features(data)
     w = make_windows(feats.frame, data)
-    budget = make_budget(w.val.n_windows, 8, None, 5)
+    budget = make_budget(w.val.n_windows, 8, 5)
     sub = budget.subset(w.val, w.val.channels)
     assert len(sub) == 5 * w.val.channels
     first_x, _ = sub[0]

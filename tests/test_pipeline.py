@@ -60,7 +60,8 @@ def test_executed_notebook_has_outputs_and_injected_parameters(smoke_run) -> Non
     result, _ = smoke_run
     nb = nbformat.read(result.run_dir / "01_data.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "'hours': 1500" in injected[0].source or '"hours": 1500' in injected[0].source
+    assert len(injected) == 1
+    assert "'hours': 1500" in injected[0].source or '"hours": 1500' in injected[0].source
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 

@@ -68,7 +68,11 @@ def test_search_and_schedule_figures_draw_offline(smoke_run, name, least) -> Non
 def test_index_page_opens(smoke_run) -> None:
     result, _ = smoke_run
     dom = chromium_dom(result.run_dir / "index.html")
-    assert "01_data" in dom and "ok" in dom
+    assert '<span class="status-ok">ok</span>' in dom  # the run's overall status in the title
+    for name in PAGES:
+        row = re.search(rf'<tr class="(\w+)"><td>{name}</td><td>(\w+)</td>', dom)
+        assert row is not None and row.groups() == ("ok", "ok"), name
+        assert f'href="{name}.html"' in dom and f'href="{name}.ipynb"' in dom
 
 
 PAGES = ("01_data", "02_search", "04_schedules")

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import (
     ChainedScheduler,
+    ConstantLR,
     CosineAnnealingLR,
     CosineAnnealingWarmRestarts,
     CyclicLR,
@@ -41,6 +42,7 @@ from cryptexlab.schedulers import (
     CyclicalLearningRate,
     LinearWarmup,
     MultiPhaseScheduler,
+    OneCycleScheduler,
     PerformanceBasedScheduler,
     ScheduleHandle,
     WarmupScheduler,
@@ -101,9 +103,43 @@ def restarts(t: int, base: float, t0: int, mult: int, eta: float, decay: float) 
     return eta + (peak - eta) * (1 + math.cos(math.pi * (t - start) / length)) / 2
 
 
+def ramp(t: int, steps: int, start: float = 0.0) -> float:
+    return start + (1 - start) * min(t, steps) / steps
+
+
+def half_cosine(k: int, length: int) -> float:
+    return (1 + math.cos(math.pi * k / length)) / 2
+
+
+def one_cycle(t: int, total: int, pct: float = 0.3, div: float = 25.0, final: float = 1e4) -> float:
+    """The two-phase cosine 1cycle for a peak of 1, written out independently of torch."""
+    start, top_step = 1 / div, pct * total - 1
+    low = start / final
+    if t <= top_step:
+        return start + (1 - start) * (1 - math.cos(math.pi * t / top_step)) / 2
+    return low + (1 - low) * (1 + math.cos(math.pi * (t - top_step) / (total - 1 - top_step))) / 2
+
+
 def trending_losses(n: int) -> list[float]:
     """A loss that falls, rises, then falls again, with a little deterministic noise."""
     return [2.0 + math.sin(i / 9.0) + 0.05 * math.sin(i * 1.7) for i in range(n)]
+
+
+Member = Callable[[torch.optim.Optimizer], LRScheduler]
+
+
+def _kind(kind: str, total: int = 100, **params: Any) -> Member:
+    """A factory-built scheduler of ``kind`` for ``total`` steps, to be built on an optimizer later."""
+    config = SchedulerConfig(kind=kind, params=params)  # type: ignore[arg-type]
+    return lambda o: build_scheduler(o, config, total_steps=total, steps_per_epoch=1).scheduler
+
+
+def _sequence(opt: torch.optim.Optimizer, members: list[Member], milestones: list[int],
+              reverse: bool = False) -> SequentialLR:
+    """torch's SequentialLR of ``members`` (built in list order, or last one first when ``reverse``)."""
+    order = list(reversed(range(len(members)))) if reverse else list(range(len(members)))
+    built: dict[int, LRScheduler] = {i: members[i](opt) for i in order}
+    return SequentialLR(opt, [built[i] for i in range(len(members))], milestones=milestones)
 
 
 # ----------------------------------------------------------------------------- exact rates
@@ -284,6 +320,45 @@ def test_one_cycle_equals_torch() -> None:
     assert first(run(opt, handle.scheduler, 40)) == theirs
 
 
+@pytest.mark.parametrize(("three_phase", "anneal", "momentum"), [(False, "cos", True), (True, "linear", False),
+                                                              (True, "cos", True)])
+def test_one_cycle_scheduler_equals_torch_step_for_step(three_phase: bool, anneal: str, momentum: bool) -> None:
+    kw = {"max_lr": [1e-2, 4e-3], "total_steps": 30, "pct_start": 0.3, "anneal_strategy": anneal,
+          "three_phase": three_phase, "cycle_momentum": momentum}
+    curves = []
+    for cls in (OneCycleScheduler, OneCycleLR):
+        opt = make_opt(LRS, adam=True)
+        sched = cls(opt, **kw)
+        curve = []
+        for _ in range(30):
+            curve.append([(g["lr"], g["betas"]) for g in opt.param_groups])
+            opt.step()
+            sched.step()
+        curves.append(curve)
+    assert curves[0] == curves[1]
+
+
+def test_one_cycle_scheduler_leaves_the_groups_base_rates() -> None:
+    opt = make_opt(LRS)
+    sched = OneCycleScheduler(opt, max_lr=[1e-2, 4e-3], total_steps=20)
+    assert [g["initial_lr"] for g in opt.param_groups] == list(LRS)  # torch's OneCycleLR: max_lr / 25
+    assert not any("max_lr" in g or "min_lr" in g for g in opt.param_groups)
+    assert close(sched.start_lrs, [4e-4, 1.6e-4]) and close([g["lr"] for g in opt.param_groups], sched.start_lrs)
+    assert ExponentialLR(opt, gamma=0.9).base_lrs == list(LRS)  # a neighbour built later keeps the real base
+    opt = make_opt(LRS)
+    opt.param_groups[0]["initial_lr"] = 5e-3  # a base that an earlier scheduler recorded is kept as it is
+    OneCycleScheduler(opt, max_lr=1e-2, total_steps=20)
+    assert [g["initial_lr"] for g in opt.param_groups] == [5e-3, 4e-4]
+
+
+def test_one_cycle_scheduler_past_total_steps_is_an_error() -> None:
+    opt = make_opt()
+    sched = OneCycleScheduler(opt, max_lr=1.0, total_steps=5)
+    run(opt, sched, 5)
+    with pytest.raises(ValueError, match=r"OneCycleScheduler: stepped 6 times but total_steps=5"):
+        run(opt, sched, 1)
+
+
 # ----------------------------------------------------------------------------- resume
 
 LRS = (1e-3, 4e-4)
@@ -317,8 +392,12 @@ RESUMABLE: dict[str, tuple[Callable[[torch.optim.Optimizer], Any], list[float] |
                                                         patience_up=2), trending_losses(40)),
     "multiphase": (lambda o: MultiPhaseScheduler(o, PHASES), None),
     "crypto_weekly": (lambda o: CryptoWeeklyScheduler(o, amplitude=0.3, period=7, phase=2), None),
-    "one_cycle": (lambda o: OneCycleLR(o, max_lr=[1e-2, 4e-3], total_steps=40, cycle_momentum=False), None),
+    "one_cycle": (lambda o: OneCycleScheduler(o, max_lr=[1e-2, 4e-3], total_steps=40), None),
     "sequential": (_sequential, None),
+    "sequential_warmup_then_one_cycle": (lambda o: _sequence(o, [_kind("warmup", warmup_steps=3, decay="constant"),
+                                                                 _kind("one_cycle", total=30)], [3]), None),
+    "sequential_one_cycle_then_warmup": (lambda o: _sequence(o, [_kind("one_cycle", total=10),
+                                                                 _kind("warmup", total=25, warmup_steps=4)], [10]), None),
     "chained": (_chained, None),
 }
 
@@ -456,15 +535,14 @@ STEP_DRIVEN: dict[str, Callable[[torch.optim.Optimizer], Any]] = {
     "multiphase": lambda o: MultiPhaseScheduler(o, PHASES),
     "cosine_restarts": lambda o: CosineAnnealingWarmRestartsAdvanced(o, 3, 2, 0.0, 0.5),
     "cyclical": lambda o: CyclicalLearningRate(o, None, 3e-3, step_size_up=3),
-    "one_cycle": lambda o: OneCycleLR(o, max_lr=1e-2, total_steps=40, cycle_momentum=False),
+    "one_cycle": lambda o: OneCycleScheduler(o, max_lr=1e-2, total_steps=40),
 }
 
 
 def _check_ramp_then(opt: torch.optim.Optimizer, sched: Any, make: Callable[..., Any]) -> None:
-    """4 ramp steps from 0.25 * initial_lr, then the rates of ``make`` run alone from its step 0."""
-    base = opt.param_groups[0]["initial_lr"]  # what the ramp climbs to (OneCycleLR rewrites it)
+    """4 ramp steps from 0.25 * the optimizer's rate 1e-3, then the rates of ``make`` run alone from its step 0."""
     rates = first(run(opt, sched, 24))
-    assert close(rates[:4], [base * (0.25 + 0.75 * t / 4) for t in range(4)])
+    assert close(rates[:4], [1e-3 * (0.25 + 0.75 * t / 4) for t in range(4)])
     assert close(rates[4:], torch_run(make, 20, (1e-3,)))
 
 
@@ -510,6 +588,78 @@ def test_chained_closed_form_schedulers_write_their_rate(name: str) -> None:
     opt = make_opt((1e-3,))
     assert close(first(run(opt, ChainedScheduler([make(opt), ExponentialLR(opt, gamma=0.9)]), 30))[1:],
                  [r * 0.9 for r in alone[1:]])
+
+
+#: name -> (members of a SequentialLR, milestones, rate / base rate at step t, steps)
+SEQUENCES: dict[str, tuple[list[Member], list[int], Callable[[int], float], int]] = {
+    # the review's case: step 29 runs at 29/30 of the base rate (a nested SequentialLR gave the base rate)
+    "warmup_first": ([_kind("warmup", warmup_steps=30, decay="constant"), lambda o: ExponentialLR(o, gamma=0.9)],
+                     [40], lambda t: ramp(t, 30) if t < 40 else 0.9 ** (t - 40), 50),
+    "warmup_cosine_first": ([_kind("warmup", total=12, warmup_steps=4),
+                             lambda o: ConstantLR(o, factor=0.5, total_iters=100)], [12],
+                            lambda t: ramp(t, 4) if t < 4 else half_cosine(t - 4, 8) if t < 12 else 0.5, 20),
+    # a nested SequentialLR raised NotImplementedError at the milestone
+    "warmup_second": ([lambda o: ConstantLR(o, factor=0.5, total_iters=100),
+                       _kind("warmup", total=15, warmup_steps=5, start_factor=0.2)], [6],
+                      lambda t: 0.5 if t < 6 else ramp(t - 6, 5, 0.2) if t < 11 else half_cosine(t - 11, 10), 21),
+    # torch's OneCycleLR: the neighbour ran at 1/25 of its rate
+    "one_cycle_first": ([_kind("one_cycle", total=20), lambda o: ExponentialLR(o, gamma=0.9)], [20],
+                        lambda t: one_cycle(t, 20) if t < 20 else 0.9 ** (t - 20), 30),
+    "one_cycle_second": ([lambda o: LinearWarmup(o, 4, 0.25), _kind("one_cycle", total=20)], [4],
+                         lambda t: ramp(t, 4, 0.25) if t < 4 else one_cycle(t - 4, 20), 24),
+    "warmup_then_one_cycle": ([_kind("warmup", warmup_steps=3, decay="constant"), _kind("one_cycle", total=20)],
+                              [3], lambda t: ramp(t, 3) if t < 3 else one_cycle(t - 3, 20), 23),
+    "one_cycle_then_warmup": ([_kind("one_cycle", total=10), _kind("warmup", warmup_steps=4, decay="constant")],
+                              [10], lambda t: one_cycle(t, 10) if t < 10 else ramp(t - 10, 4), 20),
+}
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["built_in_order", "built_last_first"])
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_factory_kinds_as_first_and_later_sequential_lr_members(name: str, reverse: bool) -> None:
+    members, milestones, shape, n = SEQUENCES[name]
+    opt = make_opt(LRS)
+    rates = run(opt, _sequence(opt, members, milestones, reverse), n)
+    for g, base in enumerate(LRS):
+        assert close([r[g] for r in rates], [base * shape(t) for t in range(n)]), f"group {g}"
+
+
+def test_warmup_refuses_an_after_without_closed_form() -> None:
+    opt = make_opt()
+    inner = SequentialLR(opt, [LinearWarmup(opt, 2), ExponentialLR(opt, gamma=0.9)], milestones=[2])
+    with pytest.raises(ParamsError, match=r"WarmupScheduler: after=SequentialLR has no closed form, so it cannot "
+                                          r"restart at the end of the warmup.*SequentialLR\(opt, \[LinearWarmup"):
+        WarmupScheduler(opt, 3, after=inner)
+    with pytest.raises(ParamsError, match=r"after=ChainedScheduler has no closed form"):
+        WarmupScheduler(opt, 3, after=ChainedScheduler([ExponentialLR(opt, gamma=0.9)]))
+
+
+def test_warmup_loads_a_state_dict_of_the_sequential_lr_version() -> None:
+    """Checkpoints saved when WarmupScheduler was SequentialLR([LinearWarmup, after]) resume the same curve."""
+    def make(o: torch.optim.Optimizer) -> LRScheduler:
+        return WarmupScheduler(o, 5, after=CosineAnnealingLR(o, T_max=20, eta_min=1e-5), start_factor=0.1)
+
+    opt = make_opt(LRS, adam=True)
+    straight = run(opt, make(opt), 25)
+    for k in (3, 9):
+        opt = make_opt(LRS, adam=True)
+        after = CosineAnnealingLR(opt, T_max=20, eta_min=1e-5)
+        legacy = SequentialLR(opt, [LinearWarmup(opt, 5, 0.1), after], milestones=[5])
+        before = run(opt, legacy, k)
+        state, opt_state = legacy.state_dict(), opt.state_dict()
+        opt = make_opt(LRS, adam=True)
+        sched = make(opt)
+        opt.load_state_dict(opt_state)
+        sched.load_state_dict(state)
+        assert all(close(a, b) for a, b in zip(before + run(opt, sched, 25 - k), straight, strict=True))
+
+
+def test_warmup_state_dict_needs_the_same_after() -> None:
+    opt = make_opt()
+    state = WarmupScheduler(opt, 3).state_dict()
+    opt = make_opt()
+    with pytest.raises(ParamsError, match=r"saved without an after scheduler but this warmup has one"):
+        WarmupScheduler(opt, 3, after=ExponentialLR(opt, gamma=0.9)).load_state_dict(state)
 
 
 def test_metric_driven_schedulers_refuse_to_be_sequenced() -> None:
@@ -651,7 +801,7 @@ FACTORY_PARAMS: dict[str, tuple[dict[str, Any], type, str | None]] = {
     "multiphase": ({"phases": [{"type": "constant", "lr": 5e-4, "epochs": 2},
                                {"type": "cosine", "lr": 1e-3, "steps": 30}]}, MultiPhaseScheduler, None),
     "crypto_weekly": ({"amplitude": 0.3, "period": 24}, CryptoWeeklyScheduler, None),
-    "one_cycle": ({"pct_start": 0.4}, OneCycleLR, None),
+    "one_cycle": ({"pct_start": 0.4}, OneCycleScheduler, None),
 }
 
 

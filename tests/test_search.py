@@ -45,25 +45,56 @@ TRAIN = {"train.learning_rate": 1e-3, "train.batch_size": 16, "train.epochs": 2,
          "train.scheduler.warmup_fraction": 0.1, "train.loss": "MAE", "train.weight_decay": 1e-4, "train.grad_clip": 1.0}
 
 
+def sample(mode: str, enqueue: dict, search: SearchConfig | None = None) -> tuple[optuna.trial.Trial, TrialConfig]:
+    """One trial of a real study (``enqueue`` fixes the branches) run through the mode's space function."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial(enqueue)
+    trial = study.ask()
+    return trial, spaces.space_for(mode)(trial, BASE, search or SearchConfig())
+
+
+BOTH_BRANCHES = {"model.d_layers": 2, "train.scheduler.kind": "warmup"}  # activation and a schedule parameter exist
+COMPREHENSIVE = set(ARCH) | set(TRAIN) | {"data.windows.seq_len", "model.llm_model", "model.num_tokens"}
+
+
 def test_quick_space_has_7_parameters() -> None:
+    trial, cfg = sample("quick", {})
+    assert set(trial.params) == set(QUICK) and len(trial.params) == 7
+    assert cfg.model.d_model == trial.params["model.d_model"] and cfg.model.stride == trial.params["model.stride"]
     cfg = spaces.quick(FixedTrial(QUICK), BASE, SearchConfig())
-    assert len(QUICK) == 7 and cfg.model.d_model == 16 and cfg.train.learning_rate == 1e-3
+    assert cfg.model.d_model == 16 and cfg.train.learning_rate == 1e-3
 
 
 def test_architecture_space_has_10_parameters() -> None:
+    trial, cfg = sample("architecture", BOTH_BRANCHES)
+    assert set(trial.params) == set(ARCH) and len(trial.params) == 10
+    assert cfg.model.activation == trial.params["model.activation"] and cfg.model.llm_layers == trial.params["model.llm_layers"]
+    trial, cfg = sample("architecture", {"model.d_layers": 1})
+    assert set(trial.params) == set(ARCH) - {"model.activation"} and cfg.model.activation is None
     cfg = spaces.architecture(FixedTrial(ARCH), BASE, SearchConfig())
-    assert len(ARCH) == 10 and cfg.model.e_layers == 2 and cfg.model.activation == "relu"
+    assert cfg.model.e_layers == 2 and cfg.model.activation == "relu"
 
 
 def test_training_space_has_8_parameters() -> None:
+    trial, cfg = sample("training", BOTH_BRANCHES)
+    assert set(trial.params) == set(TRAIN) and len(trial.params) == 8
+    assert cfg.train.scheduler.params == {"warmup_fraction": trial.params["train.scheduler.warmup_fraction"]}
+    trial, cfg = sample("training", {"train.scheduler.kind": "constant"})
+    assert set(trial.params) == set(TRAIN) - {"train.scheduler.warmup_fraction"} and cfg.train.scheduler.params == {}
     cfg = spaces.training(FixedTrial(TRAIN), BASE, SearchConfig())
-    assert len(TRAIN) == 8 and cfg.train.scheduler.kind == "warmup" and cfg.train.scheduler.params == {"warmup_fraction": 0.1}
+    assert cfg.train.scheduler.kind == "warmup" and cfg.train.scheduler.params == {"warmup_fraction": 0.1}
 
 
 def test_comprehensive_space_has_21_parameters() -> None:
+    trial, cfg = sample("comprehensive", BOTH_BRANCHES)
+    assert set(trial.params) == COMPREHENSIVE and len(trial.params) == 21
+    assert cfg.data.windows.seq_len == trial.params["data.windows.seq_len"] in (48, 96)
+    trial, cfg = sample("comprehensive", BOTH_BRANCHES, SearchConfig(pred_len_choices=[12, 24]))
+    assert set(trial.params) == COMPREHENSIVE | {"data.windows.pred_len"} and len(trial.params) == 22
+    assert cfg.data.windows.pred_len == trial.params["data.windows.pred_len"] in (12, 24)
     params = {**ARCH, **TRAIN, "data.windows.seq_len": 48, "model.llm_model": "MINILM", "model.num_tokens": 100}
     cfg = spaces.comprehensive(FixedTrial(params), BASE, SearchConfig())
-    assert len(params) == 21 and cfg.data.windows.seq_len == 48
+    assert cfg.data.windows.seq_len == 48
     with_pred = spaces.comprehensive(FixedTrial({**params, "data.windows.pred_len": 12}), BASE,
                                      SearchConfig(pred_len_choices=[12, 24]))
     assert with_pred.data.windows.pred_len == 12
@@ -261,8 +292,12 @@ def test_killed_worker_loses_nothing_and_the_stale_trial_is_retried(tmp_path) ->
         if not Path(storage).exists():
             continue
         study = optuna.load_study(study_name="k", storage=storage_for(cfg)[0])
-        states = [t.state for t in study.get_trials(deepcopy=False)]
-        if states.count(TrialState.COMPLETE) >= 2 and states[-1] == TrialState.RUNNING:
+        trials = study.get_trials(deepcopy=False)
+        states = [t.state for t in trials]
+        # kill only once the running trial has all its parameters (its config is recorded after sampling),
+        # so the retry's parameters are the stale trial's, not a superset of a half-sampled one
+        if states.count(TrialState.COMPLETE) >= 2 and states[-1] == TrialState.RUNNING \
+                and "config" in trials[-1].user_attrs:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -355,3 +390,88 @@ def test_sqlalchemy_url_storage(tmp_path) -> None:
     r = run_search(BASE, cfg.model_copy(update={"n_trials": 3}), runner=fake_runner, show_progress_bar=False)
     assert r.summary["states"] == {"COMPLETE": 3}
     assert storage_for(cfg)[1] == url
+
+
+# ------------------------------------------------------------------ stale trials and the terminator (public Optuna API)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(timeout=60)
+    return proc.pid
+
+
+def _journal_study(tmp_path, sampler: optuna.samplers.BaseSampler) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "stale.journal")))
+    return optuna.create_study(study_name="stale", storage=storage, sampler=sampler), storage
+
+
+def _left_running(study: optuna.Study, worker: dict) -> int:
+    """A trial that a worker started and never finished."""
+    trial = study.ask()
+    trial.suggest_categorical("x", [1, 2, 3])
+    trial.set_user_attr("worker", worker)
+    return trial.number
+
+
+def test_recover_stale_trials_fails_only_dead_workers_on_this_host(tmp_path) -> None:
+    from cryptexlab.search.tuner import finished_trials
+
+    study, storage = _journal_study(tmp_path, optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: float(t.suggest_categorical("x", [1, 2, 3])), n_trials=1)
+    host = socket.gethostname()
+    dead = _left_running(study, {"pid": _dead_pid(), "host": host})
+    live = _left_running(study, {"pid": os.getpid(), "host": host})
+    elsewhere = _left_running(study, {"pid": _dead_pid(), "host": host + "-elsewhere"})
+    assert recover_stale_trials(study, storage) == 1
+    trials = study.get_trials()
+    assert trials[dead].state == TrialState.FAIL and trials[dead].user_attrs["failure_reason"] == "stale: worker died"
+    assert trials[live].state == trials[elsewhere].state == TrialState.RUNNING
+    assert finished_trials(study) == 1  # the stale failure does not count
+    assert recover_stale_trials(study, storage) == 0 and len(study.get_trials(states=(TrialState.WAITING,))) == 1
+    study.optimize(lambda t: float(t.suggest_categorical("x", [1, 2, 3])), n_trials=1)  # runs the enqueued retry
+    retry = study.get_trials()[-1]
+    assert retry.state == TrialState.COMPLETE and retry.user_attrs == {"retry_of": dead}
+    assert retry.params == trials[dead].params and finished_trials(study) == 2
+
+
+def test_recover_stale_trials_on_a_grid_study_does_not_stop_it(tmp_path) -> None:
+    """The stale trial holds the last grid point: study.tell would run GridSampler.after_trial -> study.stop()."""
+    study, storage = _journal_study(tmp_path, optuna.samplers.GridSampler({"x": [1, 2]}, seed=0))
+    study.optimize(lambda t: float(t.suggest_categorical("x", [1, 2])), n_trials=1)
+    trial = study.ask()
+    x = trial.suggest_categorical("x", [1, 2])
+    trial.set_user_attr("worker", {"pid": _dead_pid(), "host": socket.gethostname()})
+    assert recover_stale_trials(study, storage) == 1
+    study.optimize(lambda t: float(t.suggest_categorical("x", [1, 2])), n_trials=1)
+    retry = study.get_trials()[-1]
+    assert retry.state == TrialState.COMPLETE and retry.params == {"x": x}
+    assert retry.user_attrs["retry_of"] == trial.number
+
+
+def test_recover_stale_trials_without_storage_is_an_error(tmp_path) -> None:
+    study, _ = _journal_study(tmp_path, optuna.samplers.RandomSampler(seed=0))
+    number = _left_running(study, {"pid": _dead_pid(), "host": socket.gethostname()})
+    with pytest.raises(ParamsError, match=rf"has stale trial\(s\) \[{number}\] but storage=None; pass the storage "
+                                          r"the study was opened on"):
+        recover_stale_trials(study)
+    assert study.get_trials()[number].state == TrialState.RUNNING
+
+
+def test_terminator_is_imported_and_warns_only_when_used() -> None:
+    code = ("import sys, warnings\n"
+            "with warnings.catch_warnings(record=True) as seen:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import cryptexlab.search.tuner\n"
+            "assert 'optuna.terminator' not in sys.modules\n"
+            "assert not [w for w in seen if 'terminator' in str(w.message)], [str(w.message) for w in seen]\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    from optuna.terminator import TerminatorCallback
+
+    import cryptexlab.search.tuner as tuner
+
+    with pytest.warns(FutureWarning, match=r"optuna\.terminator"):
+        callback = tuner._terminator()
+    assert isinstance(callback, TerminatorCallback)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
+import optuna
 import pytest
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.trial import TrialState
 
 import cryptexlab.search.tuner as tuner
 from cryptexlab.cli import main
@@ -23,7 +27,13 @@ def test_quick_optimize(tmp_path) -> None:
     assert out["summary"]["states"] == {"COMPLETE": 3}
     assert set(out["best_parameters"]) == {"train.learning_rate", "model.d_model", "model.d_ff", "model.n_heads",
                                            "model.patch_len", "model.stride", "model.dropout"}
-    assert out["best_value"] == out["study"].best_value
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "q.journal")))
+    (name,) = optuna.get_all_study_names(storage)  # one dataset: one study in the file
+    stored = optuna.load_study(study_name=name, storage=storage)
+    done = stored.get_trials(states=(TrialState.COMPLETE,))
+    assert stored.direction.name == "MINIMIZE" and len(done) == 3
+    best = min(done, key=lambda t: t.value)
+    assert out["best_value"] == best.value and out["best_parameters"] == best.params
 
 
 def test_several_datasets_give_one_study_each(tmp_path) -> None:
@@ -94,4 +104,4 @@ def test_schedule_command_text_and_json(capsys, tmp_path) -> None:
 def test_schedule_command_errors(capsys, args, pattern) -> None:
     assert main(["schedule", *args]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and pytest.importorskip("re").search(pattern, err)
+    assert err.startswith("error: ") and re.search(pattern, err)

@@ -119,9 +119,19 @@ def test_log_return_target(windows) -> None:
     assert r.val["mae"] < 0.05  # returns, not prices
 
 
-def test_device_choice() -> None:
-    assert training.pick_device("cpu").type == "cpu"
-    assert training.pick_device("auto").type in ("cpu", "cuda", "mps")
+@pytest.mark.parametrize("cuda,mps,expected", [(False, False, "cpu"), (True, False, "cuda"), (False, True, "mps"),
+                                               (True, True, "cuda")])
+def test_auto_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert training.pick_device("auto") == torch.device(expected)
+    assert training.pick_device() == torch.device(expected)  # auto is the default
+
+
+@pytest.mark.parametrize("choice", ["cpu", "cuda", "cuda:1", "mps", "meta"])
+def test_explicit_device_is_returned_as_given(monkeypatch, choice) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # an explicit choice is not second-guessed
+    assert training.pick_device(choice) == torch.device(choice)
 
 
 def test_one_default_epoch_on_the_default_data_trains(tmp_path) -> None:
@@ -159,13 +169,42 @@ def test_compare_schedules(windows) -> None:
     table, curves = compare_schedules(config, plans, windows)
     assert list(curves.columns) == ["constant", "crypto_weekly"] and len(curves) == 3
     for kind in table.index:
-        final = curves[kind].iloc[-1]
-        first_within = next(e for e, v in curves[kind].items() if v <= final * 1.01)
-        assert table.loc[kind, "epochs_to_within_1pct"] == first_within
+        assert table.loc[kind, "final_val_loss"] == curves[kind].iloc[-1]
+        assert table.loc[kind, "best_val_loss"] == curves[kind].min()
+        assert 1 <= table.loc[kind, "epochs_to_within_1pct"] <= 3
     per_epoch = steps_per_epoch(config, windows)
     assert per_epoch == 4
     rates = schedule_curves(plans, 12, 1e-3, per_epoch)
     assert rates.shape == (12, 2) and (rates["constant"] == 1e-3).all()
+
+
+def test_epochs_to_within_1pct_of_known_curves(windows, monkeypatch) -> None:
+    """Convergence speed: the first epoch whose validation loss is within 1% of the final one."""
+    import cryptexlab.schedule_experiments as se
+    from cryptexlab.params import SchedulerConfig
+    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.training import ExperimentResult
+
+    losses = {"constant": [1.0, 0.5, 0.201, 0.203, 0.2],  # 0.201 <= 0.202: epoch 3, although epoch 4 is above
+              "warmup": [0.5, 0.2122, 0.2119, 0.21],  # 0.2122 is just outside 1% of 0.21: epoch 3
+              "crypto_weekly": [0.3, 0.25, 0.3]}  # the final loss is not the best: epoch 1 is already within
+    seen = []
+
+    def known_curve(data, model, train, windows=None, evaluate_test=True):
+        seen.append((train.scheduler.kind, evaluate_test))
+        curve = [{"epoch": i + 1, "val_loss": v} for i, v in enumerate(losses[train.scheduler.kind])]
+        return ExperimentResult(val={"mae": 0.1}, test={}, val_random_walk={}, test_random_walk={}, curve=curve)
+
+    monkeypatch.setattr(se, "run_experiment", known_curve)
+    config = TrialConfig(DATA, ModelConfig(kind="dlinear"), FAST)
+    plans = [SchedulerConfig(kind=k) if k != "warmup" else SchedulerConfig(kind=k, params={"warmup_steps": 2})
+             for k in losses]
+    table, curves = se.compare_schedules(config, plans, windows)
+    assert seen == [("constant", False), ("warmup", False), ("crypto_weekly", False)]  # the test period is never scored
+    assert table["epochs_to_within_1pct"].to_dict() == {"constant": 3, "warmup": 3, "crypto_weekly": 1}
+    assert list(table.index) == ["constant", "warmup", "crypto_weekly"]  # sorted by final loss: 0.2, 0.21, 0.3
+    assert table.loc["crypto_weekly", "best_val_loss"] == 0.25 and table.loc["crypto_weekly", "final_val_loss"] == 0.3
+    assert curves["constant"].tolist() == losses["constant"] and curves["crypto_weekly"].isna().sum() == 2
 
 
 def test_best_or_default(tmp_path) -> None:
@@ -185,3 +224,54 @@ def test_best_or_default(tmp_path) -> None:
     assert origin.startswith(f"trial {result.study.best_trial.number} of study 'b'")
     assert config.model.d_model == result.study.best_trial.params["model.d_model"]
     assert config.train.epochs == FAST.epochs  # the notebook's budget, not the trial's
+
+
+@pytest.fixture(scope="module")
+def ci_windows():
+    data = DATA.model_copy(update={"windows": DATA.windows.model_copy(update={"mode": "channel_independent"})})
+    _, feats = load_features(data)
+    return data, make_windows(feats.frame, data)
+
+
+def test_channel_independent_mode_runs_and_scores_the_target(windows, ci_windows) -> None:
+    data, ci = ci_windows
+    assert ci.train.channels > 1 and len(ci.train) == ci.train.n_windows * ci.train.channels
+    train = TrainConfig(epochs=1, max_train_windows=32)
+    r = run_experiment(data, ModelConfig(kind="dlinear"), train, windows=ci)
+    multi = run_experiment(DATA, ModelConfig(kind="dlinear"), train, windows=windows)
+    assert r.stop_reason == "completed" and len(r.curve) == 1 and r.windows_trained == 32
+    assert all(np.isfinite(v) for v in [*r.val.values(), *r.test.values(), r.curve[0]["val_loss"]])
+    # scored on the target's samples of the same windows, so the random walk cannot depend on the mode
+    assert r.val_windows == multi.val_windows and r.windows_evaluated == multi.windows_evaluated
+    assert r.val_random_walk == pytest.approx(multi.val_random_walk, nan_ok=True, rel=1e-12)
+    assert r.test_random_walk == pytest.approx(multi.test_random_walk, nan_ok=True, rel=1e-12)
+
+
+def test_channel_independent_predict_is_one_target_sample_per_window(windows, ci_windows) -> None:
+    _, ci = ci_windows
+    net = training.build_model(ModelConfig(kind="drift"), ci)
+    pred, target, last = predict(net, ci, ci.test)
+    ref_pred, ref_target, ref_last = predict(training.build_model(ModelConfig(kind="drift"), windows), windows,
+                                             windows.test)
+    assert pred.shape == target.shape == (ci.test.n_windows, 8)
+    np.testing.assert_array_equal(target, ref_target)
+    np.testing.assert_array_equal(last, ref_last)
+    np.testing.assert_allclose(pred, ref_pred, rtol=1e-6)  # drift sees the same target column either way
+
+
+def test_channel_independent_model_sees_the_samples_own_feature(ci_windows) -> None:
+    _, ci = ci_windows
+    c = (ci.target_position + 1) % ci.train.channels  # a feature other than the target
+    x, y = ci.train[3 * ci.train.channels + c]
+    seen = training.model_input(ci, x[None])
+    assert seen.shape == (1, 32, 1)
+    np.testing.assert_array_equal(seen[0, :, 0].numpy(), ci.train.values[3:35, c])
+
+
+@pytest.mark.parametrize("loss", ["SHARPE_LOSS", "TRADING_LOSS"])
+def test_channel_independent_mode_refuses_trading_losses(ci_windows, loss) -> None:
+    from cryptexlab.errors import ParamsError
+
+    data, ci = ci_windows
+    with pytest.raises(ParamsError, match="channel_independent"):
+        run_experiment(data, ModelConfig(kind="dlinear"), FAST.model_copy(update={"loss": loss}), windows=ci)

@@ -1,6 +1,6 @@
 """The ``cryptexlab`` command line.
 
-    cryptexlab data validate PATH [--freq 1h] [--repair] [--json]
+    cryptexlab data validate PATH [--freq 1h] [--repair] [--column timestamp=unix ...] [--skip-rows N] [--json]
     cryptexlab data synth --kind default|martingale|planted --hours N --seed S --out PATH
     cryptexlab data features [PATH] --feature-set NAME [--json]
     cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", help="Cryptex-format CSV file")
     validate.add_argument("--freq", default="1h", choices=["1h", "4h", "1d"], help="declared step")
     validate.add_argument("--repair", action="store_true", help="fill missing bars as no-trade bars")
+    validate.add_argument("--column", action="append", default=[], metavar="NAME=HEADER",
+                          help="the file's header of a loader column, e.g. --column timestamp=unix "
+                               "--column 'volume=Volume BTC'")
+    validate.add_argument("--skip-rows", type=int, default=0, metavar="N", help="banner lines before the header")
     validate.add_argument("--json", action="store_true", help="print the summary as JSON")
     validate.set_defaults(handler=_data_validate)
 
@@ -114,14 +118,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _data_validate(args: argparse.Namespace) -> int:
     from cryptexlab.data.candles import load_candles
 
-    report = load_candles(args.path, freq=args.freq, repair=args.repair).report
+    columns: dict[str, str] = {}
+    for item in args.column:
+        name, sep, header = item.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise DataError(f"--column {item!r} must look like NAME=HEADER, e.g. --column timestamp=unix")
+        columns[name.strip()] = header.strip()
+    report = load_candles(args.path, freq=args.freq, repair=args.repair, columns=columns,
+                          skip_rows=args.skip_rows).report
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
     print(f"{report.source}: valid")
     print(f"  rows            {report.rows:,} (file: {report.rows_in_file:,})")
     print(f"  period          {report.start} to {report.end}, step {report.freq}")
-    print(f"  timestamps      Unix {'milliseconds' if report.timestamp_unit == 'ms' else 'seconds'}")
+    forms = {"ms": "Unix milliseconds", "s": "Unix seconds", "iso8601": "ISO 8601"}
+    naive = " without a zone, taken as UTC" if report.naive_timestamps_as_utc else ""
+    newest = "; the file was newest-first, sorted oldest-first" if report.sorted_newest_first else ""
+    print(f"  timestamps      {forms[report.timestamp_unit]}{naive}{newest}")
+    if report.columns or report.skipped_lines:
+        mapped = ", ".join(f"{k}={v}" for k, v in report.columns.items()) or "none"
+        print(f"  layout          columns mapped: {mapped}; {report.skipped_lines} banner line(s) skipped")
     print(f"  no-trade bars   {report.no_trade_bars} (longest run {report.longest_no_trade_run}; "
           f"filled with the last close, volume 0)")
     if report.leading_no_trade_dropped:

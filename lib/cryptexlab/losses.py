@@ -329,12 +329,32 @@ def build_loss(name: str, **params: object) -> Loss:
         >>> build_loss("sharpe_loss", k=50, cost=0.001).cost
         0.001
     """
-    cls = LOSSES.get(str(name).upper())
-    if cls is None:
-        raise ParamsError(f"unknown loss {name!r}; valid names: {', '.join(LOSSES)} (case-insensitive)")
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    signature = inspect.signature(cls.__init__).parameters.values()
-    accepted = [p.name for p in signature if p.kind in kinds and p.name != "self"]
+    cls = _loss_class(name)
+    accepted = list(loss_parameters(name))
     unknown = sorted(set(params) - set(accepted))
     _require(not unknown, f"{cls.name} takes no parameter(s) {unknown}; it takes {accepted or 'none, drop them'}")
     return cls(**params)
+
+
+def loss_parameters(name: str) -> tuple[str, ...]:
+    """The parameter names the loss called ``name`` accepts (case-insensitive), in order.
+
+    Raises:
+        ParamsError: an unknown name, listing the valid ones.
+
+    Example:
+        >>> loss_parameters("trading_loss")
+        ('error', 'error_weight', 'direction_weight', 'k', 'power', 'cost')
+        >>> loss_parameters("MSE")
+        ()
+    """
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    signature = inspect.signature(_loss_class(name).__init__).parameters.values()
+    return tuple(p.name for p in signature if p.kind in kinds and p.name != "self")
+
+
+def _loss_class(name: str) -> type[Loss]:
+    cls = LOSSES.get(str(name).upper())
+    if cls is None:
+        raise ParamsError(f"unknown loss {name!r}; valid names: {', '.join(LOSSES)} (case-insensitive)")
+    return cls

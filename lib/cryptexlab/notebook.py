@@ -58,14 +58,14 @@ def search_budget_text(base: TrialConfig, search: SearchConfig) -> str:
     return (f"**Budget:** {search.n_trials} trials of the `{search.mode}` space with `{search.method}` "
             f"(seed {search.seed}), pruner {pruning}, objective(s) {objectives}; each trial trains at most "
             f"{t.epochs} epoch(s) of {t.max_train_windows or 'all'} windows (batch {t.batch_size}), "
-            f"windows of {w.seq_len} -> {w.pred_len} bars; {eval_budget_text(t, w.pred_len)}; study `{search.study_name}`"
+            f"windows of {w.seq_len} -> {w.pred_len} bars; {eval_budget_text(t)}; study `{search.study_name}`"
             + (f", trial timeout {search.trial_timeout_s:.0f} s" if search.trial_timeout_s else "") + ".")
 
 
-def eval_budget_text(train: TrainConfig, pred_len: int) -> str:
+def eval_budget_text(train: TrainConfig) -> str:
     """Which validation windows score a run (the evaluation budget), in words."""
-    stride = train.eval_stride or pred_len
     cap = train.eval_cap()
-    which = f"at most {cap:,}" if cap is not None else "all"
-    return (f"validation scores {which} of the windows spaced {stride} bar(s) apart (spread evenly over the "
-            f"period, the same windows for every trial and baseline)")
+    spacing = "" if train.eval_stride == 1 else f" (candidates {train.eval_stride} bars apart)"
+    which = f"at most {cap:,} windows" if cap is not None else "every window"
+    return (f"validation scores {which}{spacing}, spread evenly over the period, the same windows for every "
+            "trial and baseline")

@@ -7,7 +7,7 @@ because papermill itself only warns on an unknown parameter.
 
 Example:
     >>> result = run_profile(load_profile("smoke"))  # doctest: +SKIP
-    >>> result.ok, result.run_dir.name
+    >>> result.ok, result.run_dir.name  # doctest: +SKIP
     (True, '20261128-231500-smoke')
 """
 

@@ -2,12 +2,22 @@
 
 Every model sees only the target channel (Time-LLM and the baselines are channel-independent:
 another channel cannot change the target's forecast, so feeding them would only cost time).
+
+With ``data.windows.mode: channel_independent`` each sample already holds one feature's window
+(:mod:`cryptexlab.data.windows`): training then learns from every feature's windows, each
+forecast from its own past, and ``max_train_windows`` counts such samples. Validation and test
+score only the target's own samples (one per window, the same windows as in multivariate mode),
+because the metrics are in the target's units and are compared with the random walk on the
+target; another feature's forecast, un-scaled with the target's statistics, would mean nothing.
+The trading losses (SHARPE_LOSS, TRADING_LOSS) price positions on the target in time order, so
+they refuse that mode.
+
 Training samples ``max_train_windows`` random training windows per epoch (seeded; for the
 trading losses, whose turnover term needs time order, a random run of consecutive windows in
 order). After each epoch it scores the validation windows of the evaluation budget
-(:mod:`cryptexlab.evaluation`: windows whose targets do not overlap, thinned evenly to
-``max_eval_windows``, by default as many as an epoch trains on, so validating never costs more
-than training), stops early on validation loss with patience, keeps the best weights, and
+(:mod:`cryptexlab.evaluation`: at most ``max_eval_windows`` windows spread evenly over the
+period, by default eight per training window of an epoch, which costs about what the epoch's
+training does), stops early on validation loss with patience, keeps the best weights, and
 reports validation metrics on the same budgeted windows (``ExperimentResult.val_windows`` says
 which). The test period, evaluated once at the end, is never budgeted: every window counts.
 Inference runs in batches of ``eval_batch_size``, independent of the training batch. Metrics are
@@ -40,6 +50,7 @@ from torch import nn
 
 from cryptexlab.data.source import load_features
 from cryptexlab.data.windows import Windows, WindowDataset, make_loader, make_windows
+from cryptexlab.errors import ParamsError
 from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
 from cryptexlab.metrics import forecast_metrics
@@ -137,9 +148,12 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     quantiles = tuple(train.loss_params.get("quantiles", (0.1, 0.5, 0.9))) if train.loss == "QUANTILE" else ()
     net = build_model(model, windows, n_outputs=max(1, len(quantiles))).to(device)
     loss_fn = build_loss(train.loss, **train.loss_params)
+    if getattr(loss_fn, "needs_prices", False) and windows.train.mode == "channel_independent":
+        raise ParamsError(f"loss {train.loss} trades the target's prices in time order, but data.windows.mode="
+                          "channel_independent trains on every feature's windows; use mode multivariate")
     trainable = [p for p in net.parameters() if p.requires_grad]
     budget = validation_budget(windows, train)
-    val_set = budget.subset(windows.val, windows.val.channels)
+    val_set = budget.subset(windows.val.target_samples())  # one sample per kept window, the target's
     result = ExperimentResult({}, {}, {}, {}, device=str(device),
                               trainable_params=sum(p.numel() for p in trainable),
                               frozen_params=_frozen_count(net), val_windows=budget.describe())
@@ -148,9 +162,10 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     result.val, result.val_random_walk = _evaluate(net, windows, val_set, device, quantiles, train.eval_batch_size)
     result.windows_evaluated += len(val_set)
     if evaluate_test:
-        result.test, result.test_random_walk = _evaluate(net, windows, windows.test, device, quantiles,
+        test_set = windows.test.target_samples()
+        result.test, result.test_random_walk = _evaluate(net, windows, test_set, device, quantiles,
                                                          train.eval_batch_size)
-        result.windows_evaluated += len(windows.test)
+        result.windows_evaluated += len(test_set)
     result.seconds = time.perf_counter() - start
     result.peak_memory_mib = _peak_memory_mib(device)
     return result
@@ -158,7 +173,7 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
 
 def validation_budget(windows: Windows, train: TrainConfig) -> EvalBudget:
     """The validation windows a run with this training configuration is scored on."""
-    return make_budget(windows.val.n_windows, windows.val.pred_len, train.eval_stride, train.eval_cap())
+    return make_budget(windows.val.n_windows, train.eval_stride, train.eval_cap())
 
 
 def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cfg: TrainConfig,
@@ -224,7 +239,7 @@ def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cf
 def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
                 device: torch.device) -> torch.Tensor:
     k = windows.target_position
-    x_t = x[..., k:k + 1].to(device)
+    x_t = model_input(windows, x).to(device)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         out = net(x_t)
     pred = out[:, :, 0].float()
@@ -263,22 +278,33 @@ def predict(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset,
     """(forecast, target, last observed value), each in the target's own units, for every window given.
 
     For a log-return target the last observed value is a zero return, which is the random walk.
+    A :class:`WindowDataset` in channel_independent mode is reduced to the target's samples (one per
+    window); any other dataset given (a ``Subset``) must hold target samples only, as the runner's do.
     """
     device = device or pick_device("cpu")
-    k = windows.target_position
+    if isinstance(dataset, WindowDataset):
+        dataset = dataset.target_samples()
     net.eval()
     preds, targets, lasts = [], [], []
     with torch.no_grad():
         for x, y in make_loader(dataset, batch_size, train=False):
-            out = net(x[..., k:k + 1].to(device)).float().cpu()
+            x_t = model_input(windows, x)
+            out = net(x_t.to(device)).float().cpu()
             point = out[:, :, 0, len(quantiles) // 2] if out.dim() == 4 else out[:, :, 0]
             preds.append(windows.inverse_target(point))
             targets.append(windows.inverse_target(y))
-            lasts.append(windows.inverse_target(x[:, -1, k]))
+            lasts.append(windows.inverse_target(x_t[:, -1, 0]))
     pred, target, last = (np.concatenate(a) for a in (preds, targets, lasts))
     if windows.target == "log_return":
         last = np.zeros_like(last)
     return pred, target, last
+
+
+def model_input(windows: Windows, x: torch.Tensor) -> torch.Tensor:
+    """The one column a model sees, (B, seq_len, 1): the target's in multivariate mode; in
+    channel_independent mode the sample's own (and only) feature."""
+    k = 0 if windows.train.mode == "channel_independent" else windows.target_position
+    return x[..., k:k + 1]
 
 
 def _epoch_subset(dataset: WindowDataset, limit: int | None, generator: torch.Generator,

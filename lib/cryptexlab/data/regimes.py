@@ -12,7 +12,7 @@ Example:
     >>> c = synthetic_candles("default", 3000, 1).frame
     >>> model = fit_regimes(regime_inputs(c).iloc[:2000], n_regimes=2, seed=0)
     >>> labels, probs = filter_regimes(model, regime_inputs(c))
-    >>> sorted(labels.dropna().unique())
+    >>> sorted(labels.dropna().unique().tolist())
     [0.0, 1.0]
 """
 

@@ -30,13 +30,15 @@ from cryptexlab.paths import resolve
 def load_data(config: DataConfig) -> CandleData:
     """Load the CSV named by ``config.path``, or generate the synthetic default when it is null.
 
+    ``config.columns`` and ``config.skip_rows`` read vendor layouts (see :func:`load_candles`).
     Resampling (``config.resample``) happens after validation and repair.
     """
     if config.path is None:
         s = config.synthetic
         data = synthetic_candles(kind=s.kind, hours=s.hours, seed=s.seed)
     else:
-        data = load_candles(resolve(config.path), freq=config.freq, repair=config.repair)
+        data = load_candles(resolve(config.path), freq=config.freq, repair=config.repair,
+                            columns=config.columns, skip_rows=config.skip_rows)
     if config.resample and config.resample != data.report.freq:
         frame = resample_candles(data.frame, config.resample)
         no_trade = data.no_trade.resample(frame.index.freq or config.resample).all().reindex(frame.index)
@@ -56,7 +58,12 @@ def describe_source(config: DataConfig) -> str:
     if config.path is None:
         s = config.synthetic
         return f"synthetic ({s.kind}, {s.hours} hours, seed {s.seed}) - not real market data"
-    return f"{resolve(config.path)} (freq {config.freq}{', repaired' if config.repair else ''})"
+    parts = [f"freq {config.freq}"] + (["repaired"] if config.repair else [])
+    if config.columns:
+        parts.append("columns " + ", ".join(f"{k}={v}" for k, v in config.columns.items()))
+    if config.skip_rows:
+        parts.append(f"{config.skip_rows} banner line(s) skipped")
+    return f"{resolve(config.path)} ({', '.join(parts)})"
 
 
 def feature_options(config: DataConfig, candles: CandleData) -> FeatureOptions:

@@ -15,6 +15,10 @@ Modes:
 * ``multivariate``: x is (seq_len, features), y is (pred_len,) of the target column.
 * ``channel_independent``: every (window, feature) pair is a sample; x is (seq_len, 1) of one
   feature, y is (pred_len,) of the same feature (Time-LLM's channel independence, done by the data).
+  Sample i is window ``i // channels`` of feature ``i % channels``. Training uses every feature's
+  samples; scores in the target's units use only the target's own samples
+  (:meth:`WindowDataset.target_samples`), the only ones that :meth:`Windows.inverse_target` un-scales
+  correctly and the only ones a random walk on the target is compared with.
 
 Example:
     >>> from cryptexlab.data.synthetic import synthetic_candles
@@ -35,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.preprocessing import StandardScaler
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from cryptexlab.data.splits import Period, split_periods
 from cryptexlab.errors import DataError
@@ -65,6 +69,13 @@ class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         """Rows of sample i's targets."""
         s = self.window_start(i) + self.seq_len
         return range(s, s + self.pred_len)
+
+    def target_samples(self) -> WindowDataset | Subset[tuple[torch.Tensor, torch.Tensor]]:
+        """One sample per window, in time order, whose y is the target: the dataset itself in
+        multivariate mode, the target feature's samples in channel_independent mode."""
+        if self.mode != "channel_independent":
+            return self
+        return Subset(self, [w * self.channels + self.target for w in range(self.n_windows)])
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not 0 <= i < len(self):
@@ -100,7 +111,7 @@ class Windows:
         return self.columns.index(self.target)
 
     def inverse_target(self, y: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Undo the scaling of target values (multivariate mode)."""
+        """Undo the scaling of target values (in channel_independent mode: of the target's samples only)."""
         k = self.target_position
         arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
         return arr * self.scaler.scale_[k] + self.scaler.mean_[k]

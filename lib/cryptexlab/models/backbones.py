@@ -121,6 +121,37 @@ def resolve_backbone(name_or_path: str) -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def backbone_shape(name_or_path: str) -> tuple[int, int] | None:
+    """(width d_llm, number of layers) read from the backbone's config alone: no weights, no network.
+
+    Returns None for a hub id whose config is not in the local cache (the hub is never asked;
+    such a backbone is checked when it loads). Read once per process.
+
+    Raises:
+        ParamsError: an unknown name (see :func:`resolve_backbone`), a local folder without a
+            readable config.json, or an unsupported model type.
+
+    Example:
+        >>> backbone_shape("MINILM")
+        (384, 6)
+    """
+    from transformers import AutoConfig
+
+    source = resolve_backbone(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        if not Path(source).exists():
+            return None  # a hub id that is not cached here
+        raise ParamsError(f"{name_or_path!r}: the folder {source} holds no readable model config ({exc}); "
+                          "give a folder written by save_pretrained (config.json + weights)") from None
+    if config.model_type not in FAMILIES:
+        raise ParamsError(f"{name_or_path!r}: model type {config.model_type!r} is not supported; supported: "
+                          f"{', '.join(sorted(FAMILIES))}")
+    return int(config.hidden_size), int(config.num_hidden_layers)
+
+
 @lru_cache(maxsize=4)
 def _load_full(source: str) -> tuple[nn.Module, Any]:
     """Load a model and tokenizer once per process (frozen, eval mode, SDPA attention)."""

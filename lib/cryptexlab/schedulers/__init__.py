@@ -6,7 +6,19 @@ every batch) and :class:`PerformanceBasedScheduler` (validation metric, every ep
 scheduler handles several parameter groups, each with its own base rate, and round-trips
 ``state_dict()`` / ``load_state_dict()`` (with the optimizer's state) so that a resumed run
 continues the same curve; the state dicts hold plain values, so ``torch.load(weights_only=True)``
-reads them back. Step-driven schedulers compose with ``SequentialLR`` and ``ChainedScheduler``.
+reads them back.
+
+Step-driven schedulers compose with ``SequentialLR``, as its first or a later member: a later
+member restarts from its own step 0 at its milestone, from the groups' base rate ``initial_lr``.
+:class:`WarmupScheduler` is one scheduler with a closed form, not a nested SequentialLR (which
+would run one step early as a first member and raise NotImplementedError as a later one), and
+:class:`OneCycleScheduler` is torch's schedule without torch's OneCycleLR's rewrite of
+``initial_lr`` (which makes its neighbours run at ``1 / div_factor`` of their rate): use it, not
+OneCycleLR, inside a SequentialLR. What cannot compose is refused with a ParamsError: a
+metric-driven, SequentialLR or ChainedScheduler ``after`` of a WarmupScheduler. The chainable
+ones (:class:`LinearWarmup`, :class:`CryptoWeeklyScheduler`, :class:`MultiPhaseScheduler`, and
+the ramp of :class:`WarmupScheduler`) multiply their effects in a ``ChainedScheduler``; the
+others write their closed-form rate, like torch's CyclicLR.
 
 - :class:`WarmupScheduler` / :class:`LinearWarmup`: linear warmup, then any scheduler.
 - :class:`CosineAnnealingWarmRestartsAdvanced`: cosine restarts with decaying peaks.
@@ -15,6 +27,7 @@ reads them back. Step-driven schedulers compose with ``SequentialLR`` and ``Chai
 - :class:`PerformanceBasedScheduler`: plateau cuts, optional raises, bounds.
 - :class:`MultiPhaseScheduler`: constant / cosine / exponential / linear phases.
 - :class:`CryptoWeeklyScheduler`: a one-week oscillation.
+- :class:`OneCycleScheduler`: the 1cycle policy, safe inside ``SequentialLR``.
 - :func:`build_scheduler`: a profile's ``train.scheduler`` -> :class:`ScheduleHandle`;
   :func:`preview`: the rate of every step, for the command line.
 
@@ -46,6 +59,7 @@ from cryptexlab.schedulers._factory import (
     preview,
 )
 from cryptexlab.schedulers._multiphase import PHASE_TYPES, MultiPhaseScheduler
+from cryptexlab.schedulers._one_cycle import OneCycleScheduler
 from cryptexlab.schedulers._performance import PerformanceBasedScheduler
 from cryptexlab.schedulers._restarts import CosineAnnealingWarmRestartsAdvanced
 from cryptexlab.schedulers._warmup import LinearWarmup, WarmupScheduler
@@ -64,6 +78,7 @@ __all__ = [
     "CyclicalLearningRate",
     "LinearWarmup",
     "MultiPhaseScheduler",
+    "OneCycleScheduler",
     "PerformanceBasedScheduler",
     "ScheduleHandle",
     "WarmupScheduler",

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -132,6 +132,27 @@ def set_rates(optimizer: Optimizer, rates: Sequence[float], *, initial: bool = F
 _TINY_FACTOR = 1e-12
 
 
+def chained_rates(optimizer: Optimizer, base_lrs: Sequence[float | Tensor], factor_at: Callable[[int], float],
+                  step: int) -> list[float]:
+    """The rates at ``step`` of the chainable schedule ``base_lr * factor_at(step)``.
+
+    Each group's current rate times ``factor_at(step) / factor_at(step - 1)`` (the previous
+    factor is 1 at step 0); where the previous factor is 0 (below 1e-12, e.g. a warmup from 0)
+    there is no ratio, and the rate restarts from the closed form ``base_lr * factor_at(step)``.
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.3)
+        >>> chained_rates(opt, [1.0], lambda t: 0.5 ** t, 2)
+        [0.15]
+    """
+    new = factor_at(step)
+    old = factor_at(step - 1) if step > 0 else 1.0
+    if abs(old) < _TINY_FACTOR:  # 0 (a warmup from 0): no ratio, restart from the closed form
+        return [float(base) * new for base in base_lrs]
+    return [float(group["lr"]) * (new / old) for group in optimizer.param_groups]
+
+
 class ClosedFormScheduler(LRScheduler):
     """Base of the step-driven schedulers whose rate is ``base_lr * factor_at(step)``.
 
@@ -156,12 +177,7 @@ class ClosedFormScheduler(LRScheduler):
 
     def get_lr(self) -> list[float]:
         """The next rates: the current ones times the step's factor ratio (see the class doc)."""
-        step = self.last_epoch
-        new = self.factor_at(step)
-        old = self.factor_at(step - 1) if step > 0 else 1.0
-        if abs(old) < _TINY_FACTOR:  # 0 (a warmup from 0): no ratio, restart from the closed form
-            return self.rates_at(step)
-        return [float(group["lr"]) * (new / old) for group in self.optimizer.param_groups]
+        return chained_rates(self.optimizer, self.base_lrs, self.factor_at, self.last_epoch)
 
     def _get_closed_form_lr(self) -> list[float]:
         return self.rates_at(self.last_epoch)

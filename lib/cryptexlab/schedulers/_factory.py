@@ -27,6 +27,11 @@ one_cycle        max_lr (the rate), pct_start (0.3), anneal_strategy ("cos"),   
 ``needs`` None: call ``step()`` after every optimizer step; "train_loss": ``step(loss)`` after
 every optimizer step; "val_loss": ``step(val_loss)`` once per epoch.
 
+Every step-driven kind can be a member of torch's ``SequentialLR``, first or later: warmup is
+one :class:`WarmupScheduler` (not a nested SequentialLR) and one_cycle a
+:class:`OneCycleScheduler` (which, unlike torch's OneCycleLR, leaves the groups' ``initial_lr``
+alone).
+
 Example:
     >>> [round(r, 4) for r in preview("warmup", {"warmup_steps": 2}, steps=5, base_lr=1.0)]
     [0.0, 0.5, 1.0, 0.75, 0.25]
@@ -40,7 +45,7 @@ from typing import Any, Literal, get_args
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LRScheduler, OneCycleLR
+from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LRScheduler
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import SchedulerConfig, SchedulerKind
@@ -48,6 +53,7 @@ from cryptexlab.schedulers._adaptive import AdaptiveScheduler
 from cryptexlab.schedulers._base import as_int, base_rates, choice, in_range, per_group, require
 from cryptexlab.schedulers._cyclical import CyclicalLearningRate
 from cryptexlab.schedulers._multiphase import MultiPhaseScheduler
+from cryptexlab.schedulers._one_cycle import OneCycleScheduler
 from cryptexlab.schedulers._performance import PerformanceBasedScheduler
 from cryptexlab.schedulers._restarts import CosineAnnealingWarmRestartsAdvanced
 from cryptexlab.schedulers._warmup import WarmupScheduler
@@ -175,9 +181,8 @@ def _one_cycle(opt: Optimizer, p: dict[str, Any], total: int, per_epoch: int) ->
     final = in_range("params", "final_div_factor", p.get("final_div_factor", 1e4), 1.0, None,
                      rule=": the final rate is max_lr / div_factor / final_div_factor")
     anneal = choice("params", "anneal_strategy", p.get("anneal_strategy", "cos"), ("cos", "linear"))
-    return OneCycleLR(opt, max_lr=max_lrs, total_steps=total, pct_start=pct,
-                      anneal_strategy=anneal,  # type: ignore[arg-type]
-                      div_factor=div, final_div_factor=final, three_phase=three, cycle_momentum=momentum)
+    return OneCycleScheduler(opt, max_lr=max_lrs, total_steps=total, pct_start=pct, anneal_strategy=anneal,
+                             div_factor=div, final_div_factor=final, three_phase=three, cycle_momentum=momentum)
 
 
 _BUILDERS: dict[str, Builder] = {

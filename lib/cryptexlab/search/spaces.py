@@ -45,7 +45,15 @@ import optuna
 from pydantic import ValidationError
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, SearchParam, TrainConfig
+from cryptexlab.params import (
+    TIMELLM_FIELDS,
+    TIMELLM_KINDS,
+    DataConfig,
+    ModelConfig,
+    SearchConfig,
+    SearchParam,
+    TrainConfig,
+)
 
 
 class InvalidConfiguration(ParamsError):
@@ -81,22 +89,42 @@ Space = Callable[[optuna.Trial, TrialConfig, SearchConfig], TrialConfig]
 def apply(base: TrialConfig, values: dict[str, Any]) -> TrialConfig:
     """Set dotted keys (``model.d_model``) on a copy of ``base`` and validate.
 
+    The copy keeps which keys ``base`` set explicitly (rules such as "a date split takes no
+    shares" depend on it). A baseline kind keeps none of the base's Time-LLM fields (they would
+    be refused), and a sampled loss none of the base loss's ``loss_params``.
+
     Raises:
         InvalidConfiguration: naming the rule that the combination breaks.
     """
-    doc = base.to_dict()
+    doc = {"data": base.data.model_dump(exclude_unset=True), "model": base.model.model_dump(exclude_unset=True),
+           "train": base.train.model_dump(exclude_unset=True)}
     for key, value in values.items():
         parts = key.split(".")
+        if parts[0] not in doc:
+            raise InvalidConfiguration(f"invalid combination {values}: {key!r} must start with data., model. or train.")
         node = doc
-        for part in parts[:-1]:
-            node = node[part]
+        for i, part in enumerate(parts[:-1]):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InvalidConfiguration(f"invalid combination {values}: {'.'.join(parts[:i + 1])} is a value, "
+                                           f"not a section, so {key} cannot be set")
         node[parts[-1]] = value
-    try:
-        return TrialConfig(DataConfig.model_validate(doc["data"]), ModelConfig.model_validate(doc["model"]),
-                           TrainConfig.model_validate(doc["train"]))
-    except ValidationError as exc:
-        rules = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidConfiguration(f"invalid combination {values}: {rules}") from None
+    if doc["model"].get("kind", ModelConfig().kind) not in TIMELLM_KINDS:
+        for name in set(TIMELLM_FIELDS) - {k.removeprefix("model.") for k in values}:
+            doc["model"].pop(name, None)
+    if doc["train"].get("loss", base.train.loss) != base.train.loss and "train.loss_params" not in values:
+        doc["train"].pop("loss_params", None)
+    slices: dict[str, Any] = {}
+    rules: list[str] = []
+    for name, schema in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+        try:
+            slices[name] = schema.model_validate(doc[name])
+        except ValidationError as exc:
+            rules += [f"{'.'.join(map(str, (name, *e['loc'])))}: {e['msg'].removeprefix('Value error, ')}"
+                      for e in exc.errors()]
+    if rules:
+        raise InvalidConfiguration(f"invalid combination {values}: {'; '.join(rules)}")
+    return TrialConfig(slices["data"], slices["model"], slices["train"])
 
 
 def _patch(trial: optuna.Trial, seq_len: int) -> dict[str, Any]:
@@ -195,6 +223,39 @@ def _suggest(trial: optuna.Trial, p: SearchParam) -> Any:
     if p.type == "int":
         return trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)
     return trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
+
+
+#: Parameter names of the fixed spaces (every branch): what ``search.enqueue`` may name.
+_QUICK = ("train.learning_rate", "model.d_model", "model.d_ff", "model.n_heads", "model.patch_len", "model.stride",
+          "model.dropout")
+_ARCHITECTURE = ("model.d_model", "model.d_ff", "model.n_heads", "model.e_layers", "model.d_layers",
+                 "model.activation", "model.dropout", "model.patch_len", "model.stride", "model.llm_layers")
+_TRAINING = ("train.learning_rate", "train.batch_size", "train.epochs", "train.scheduler.kind",
+             "train.scheduler.warmup_fraction", "train.scheduler.T_0", "train.scheduler.amplitude", "train.loss",
+             "train.weight_decay", "train.grad_clip")
+SPACE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "quick": _QUICK,
+    "architecture": _ARCHITECTURE,
+    "training": _TRAINING,
+    "comprehensive": ("data.windows.seq_len", "model.llm_model", "model.num_tokens", *_ARCHITECTURE, *_TRAINING),
+}
+
+
+def parameter_names(search: SearchConfig) -> set[str]:
+    """Every trial parameter name the search's space can suggest (the keys ``search.enqueue`` may use).
+
+    Example:
+        >>> sorted(parameter_names(SearchConfig(method="grid", grid={"model.d_model": [8, 16]})))
+        ['model.d_model']
+    """
+    if search.method == "grid":
+        return set(search.grid)
+    if search.mode == "custom":
+        return {p.name for p in search.custom}
+    names = set(SPACE_PARAMETERS[search.mode])
+    if search.mode == "comprehensive" and search.pred_len_choices:
+        names.add("data.windows.pred_len")
+    return names
 
 
 SPACES: dict[str, Space] = {"quick": quick, "architecture": architecture, "training": training,
