@@ -29,8 +29,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, versions, write  # noqa: E402
 
-from cryptexlab.data.source import load_features  # noqa: E402
-from cryptexlab.data.windows import make_windows  # noqa: E402
+from cryptexlab.data.prepare import load_windows  # noqa: E402
 from cryptexlab.params import SearchConfig, load_profile  # noqa: E402
 from cryptexlab.paths import SHARED_DATA_DIR  # noqa: E402
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for  # noqa: E402
@@ -52,8 +51,7 @@ def main() -> None:
     rejected = earlier.get("rejected_defaults", [])
     profile = load_profile("quick", overrides=[f"data.path={DATA}"])
     base = TrialConfig(profile.data, profile.model, profile.train)
-    _, features = load_features(base.data)
-    windows = make_windows(features.frame, base.data)
+    windows = load_windows(base.data)
     space = space_for("quick")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     number = 0

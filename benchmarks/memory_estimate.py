@@ -10,6 +10,10 @@ records, beside :func:`cryptexlab.memory.estimate_memory`:
 
 * ``kept_bytes``: ``torch.cuda.memory_allocated()`` after the second forward pass minus before
   it (the saved activations, plus the tiny output and loss), against ``activations``;
+  ``kept_bytes_step0`` the same for the first pass. In float32 the estimate counts the
+  transposed embedding table that the mapping keeps (``Backbone.word_embeddings_t``): the first
+  pass allocates it, so step 0's figure holds it and step 1's does not (it is already allocated
+  before); under autocast it counts the bf16 copy, made anew each step;
 * ``saved_bytes``: :func:`cryptexlab.memory.saved_activation_bytes` of the same forward pass;
 * ``peak_bytes``: ``torch.cuda.max_memory_allocated()`` over the second step, less what was
   allocated before the model was built, against ``total``.
@@ -32,7 +36,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import versions, write  # noqa: E402
-
 from cryptexlab.memory import backbone_facts, estimate_memory, saved_activation_bytes  # noqa: E402
 from cryptexlab.models.backbones import load_backbone  # noqa: E402
 from cryptexlab.models.timellm import TimeLLM  # noqa: E402
@@ -65,14 +68,16 @@ def measure(llm_layers: int, batch: int, seq_len: int, precision: str, device: t
         gen = torch.Generator().manual_seed(0)
         x = torch.randn(batch, seq_len, 1, generator=gen).cumsum(1).to(device)
         y = torch.randn(batch, PRED_LEN, generator=gen).to(device)
-        for step in range(2):
+        kept_by_step = []
+        for _step in range(2):  # step 0 creates the gradients and the Adam state
             if cuda:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated() if cuda else 0
+            before = torch.cuda.memory_allocated() if cuda else 0  # weights (+ gradients and Adam state after step 0)
             with torch.device(device), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 pred = model(x)
             kept = (torch.cuda.memory_allocated() - before) if cuda else 0
+            kept_by_step.append(kept)
             loss = (pred[..., 0].float() - y).pow(2).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -82,7 +87,7 @@ def measure(llm_layers: int, batch: int, seq_len: int, precision: str, device: t
         peak = (torch.cuda.max_memory_allocated() - start) if cuda else 0  # over the second step
         with torch.device(device), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             saved = saved_activation_bytes(model, x)
-        row["measured"] = {"kept_bytes": kept, "saved_bytes": saved}
+        row["measured"] = {"kept_bytes": kept, "kept_bytes_step0": kept_by_step[0], "saved_bytes": saved}
         if cuda:
             row["measured"]["peak_bytes"] = peak
         row["ratio"] = {"activations_estimate_over_kept": round(est.activations / kept, 4) if kept else None,

@@ -2,6 +2,7 @@
 
     python benchmarks/realdata_profiles.py --phase after                         # this checkout
     python benchmarks/realdata_profiles.py --phase before --code /tmp/before     # an older checkout
+    python benchmarks/realdata_profiles.py --phase after --embedded --profiles quick   # the embedded default
 
 Each (phase, profile) runs ``run_all.py`` of the given code tree as a subprocess (its ``lib/``
 first on PYTHONPATH, a fresh study journal in a temporary folder) and is written to
@@ -28,8 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, versions, write  # noqa: E402
 
-from cryptexlab.data.source import load_features  # noqa: E402
-from cryptexlab.data.windows import make_windows  # noqa: E402
+from cryptexlab.data.prepare import load_windows  # noqa: E402
 from cryptexlab.params import load_profile  # noqa: E402
 from cryptexlab.paths import REPO_ROOT, SHARED_DATA_DIR  # noqa: E402
 
@@ -41,13 +41,12 @@ LINE = re.compile(r"\[\d+/\d+\] (\S+): (\w+) in ([\d.]+) s")
 def planned_windows(profile_name: str, budgeted: bool) -> dict[str, Any]:
     """Windows one training run of the profile trains on and scores, before and with the budget."""
     profile = load_profile(profile_name, overrides=[f"data.path={DATA}"])
-    _, features = load_features(profile.data)
-    w = make_windows(features.frame, profile.data)
+    w = load_windows(profile.data)
     train = profile.train
     n_val = w.val.n_windows
     if budgeted:
         cap = train.eval_cap()
-        per_eval = min(math.ceil(n_val / (train.eval_stride or w.val.pred_len)), cap or n_val)
+        per_eval = min(math.ceil(n_val / train.eval_stride), cap or n_val)
     else:
         per_eval = n_val
     trained = min(train.max_train_windows or w.train.n_windows, w.train.n_windows)
@@ -56,13 +55,15 @@ def planned_windows(profile_name: str, budgeted: bool) -> dict[str, Any]:
                              "epochs": train.epochs}}
 
 
-def run_once(code: Path, profile: str, timeout_s: float) -> dict[str, Any]:
+def run_once(code: Path, profile: str, timeout_s: float, embedded: bool = False) -> dict[str, Any]:
     """One run_all.py of the code tree; seconds per notebook, the run folder's page sizes."""
     with tempfile.TemporaryDirectory() as tmp:
         journal = Path(tmp) / "bench.journal"
         reports = Path(tmp) / "reports"
         cmd = [sys.executable, str(code / "run_all.py"), "--profile", profile, "--reports", str(reports),
-               "-p", f"data.path={DATA}", "-p", f"02_search.storage={journal}", "-p", f"04_schedules.storage={journal}"]
+               "-p", f"02_search.storage={journal}", "-p", f"04_schedules.storage={journal}"]
+        if not embedded:
+            cmd += ["-p", f"data.path={DATA}"]
         env = {**os.environ, "PYTHONPATH": str(code / "lib"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         start = time.perf_counter()
         try:
@@ -92,23 +93,27 @@ def main() -> None:
     parser.add_argument("--profiles", nargs="+", default=["smoke", "quick"])
     parser.add_argument("--timeout", type=float, default=5400, help="seconds before a run is stopped")
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--embedded", action="store_true", help="the embedded default data instead of the real file")
     args = parser.parse_args()
     path = RESULTS / f"{NAME}.json"
     doc = json.loads(path.read_text()) if path.is_file() else {}
     doc.setdefault("before", {})
     doc.setdefault("after", {})
     for profile in args.profiles:
-        if profile in doc[args.phase] and not args.force:
-            print(f"{args.phase} {profile}: done already ({doc[args.phase][profile]['seconds']} s)")
+        key = f"{profile}_embedded_default" if args.embedded else profile
+        if key in doc[args.phase] and not args.force:
+            print(f"{args.phase} {key}: done already ({doc[args.phase][key]['seconds']} s)")
             continue
-        print(f"{args.phase} {profile}: running {args.code}", flush=True)
-        entry = run_once(args.code.resolve(), profile, args.timeout)
-        entry["windows"] = planned_windows(profile, budgeted=args.phase == "after")
+        print(f"{args.phase} {key}: running {args.code}", flush=True)
+        entry = run_once(args.code.resolve(), profile, args.timeout, embedded=args.embedded)
+        if not args.embedded:
+            entry["windows"] = planned_windows(profile, budgeted=args.phase == "after")
         entry["code"] = str(args.code)
-        doc[args.phase][profile] = entry
-        print(f"{args.phase} {profile}: {entry['seconds']} s, exit {entry['exit']}", flush=True)
+        doc[args.phase][key] = entry
+        print(f"{args.phase} {key}: {entry['seconds']} s, exit {entry['exit']}", flush=True)
         doc["configuration"] = {"file": DATA.name, "rows": 40_555, "profiles": args.profiles,
-                                "what": "run_all.py --profile P -p data.path=<real hourly file>, fresh study journal"}
+                                "what": "run_all.py --profile P -p data.path=<real hourly file>, fresh study journal; "
+                                        "*_embedded_default: the same without data.path"}
         doc["versions"] = versions("torch", "optuna", "papermill", "nbconvert", "plotly", "transformers")
         ratios = {p: round(doc["before"][p]["seconds"] / doc["after"][p]["seconds"], 2)
                   for p in doc["after"] if p in doc["before"]}

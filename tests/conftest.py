@@ -75,3 +75,20 @@ def hours(n: int, start: str = "2024-01-01") -> list[int]:
     """n consecutive hourly Unix timestamps in seconds."""
     idx = pd.date_range(start, periods=n, freq="1h", tz="UTC")
     return [int(t.timestamp()) for t in idx]
+
+
+def public_names(module: object) -> set[str]:
+    """Names a module defines at its top level (classes, functions, assignments), not those it imports,
+    without a leading underscore: what a package's ``__init__`` is to re-export."""
+    import ast
+    import inspect
+
+    names: set[str] = set()
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {n for n in names if not n.startswith("_")}

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import hours
 from cryptexlab.data.candles import load_candles, resample_candles, validate_candles
 from cryptexlab.errors import DataError
-from conftest import hours
 
 
 def rows(ts: list[int], body: list[str]) -> str:
-    return "\n".join(f"{t},{b}" for t, b in zip(ts, body))
+    return "\n".join(f"{t},{b}" for t, b in zip(ts, body, strict=True))
 
 
 GOOD = ["100,101,102,99,5", "101,100,103,99,6", "100,104,105,100,7"]

@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 
-from cryptexlab.cli import main
+import pytest
+
 from conftest import hours
+from cryptexlab.cli import main
 
 
 def test_validate_real_file_json(real_hourly, capsys) -> None:
@@ -100,3 +102,53 @@ def test_fetch_command_with_a_fake_exchange(tmp_path, capsys, monkeypatch) -> No
     assert main(["data", "fetch", "--exchange", "binanceus", "--since", "2024-01-01", "--out", str(out)]) == 0
     assert "wrote 30 bars" in capsys.readouterr().out
     assert main(["data", "validate", str(out), "--json"]) == 0
+
+
+def _option(path: list[str], flag: str):
+    """The argparse action of ``flag`` in the subcommand ``path`` (e.g. ["data", "synth"], "--kind")."""
+    import argparse
+
+    from cryptexlab.cli import build_parser
+
+    parser = build_parser()
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return next(a for a in parser._actions if flag in a.option_strings)
+
+
+def test_choices_and_defaults_are_the_schemas() -> None:
+    from typing import get_args
+
+    from cryptexlab.params import (
+        DataConfig,
+        FeatureSetName,
+        Freq,
+        SearchConfig,
+        SearchMethod,
+        SearchMode,
+        SyntheticConfig,
+        SyntheticKind,
+        available_profiles,
+    )
+
+    for path in (["data", "validate"], ["data", "features"]):
+        assert _option(path, "--freq").choices == list(get_args(Freq))
+        assert _option(path, "--freq").default == DataConfig().freq
+    assert _option(["data", "synth"], "--kind").choices == list(get_args(SyntheticKind))
+    synth = SyntheticConfig()
+    assert [_option(["data", "synth"], f).default for f in ("--kind", "--hours", "--seed")] == \
+        [synth.kind, synth.hours, synth.seed]
+    features = _option(["data", "features"], "--feature-set")
+    assert features.default == DataConfig().feature_set and all(n in features.help for n in get_args(FeatureSetName))
+    # a mode runs the profile of its name, so only the modes with a profile are offered (training has none)
+    modes = _option(["optimize"], "--mode")
+    assert modes.choices == [m for m in get_args(SearchMode) if m in available_profiles()]
+    assert "training" not in modes.choices and modes.default == SearchConfig().mode
+    assert _option(["optimize"], "--method").choices == [*get_args(SearchMethod), "optuna"]  # optuna: the seed's alias
+
+
+def test_unknown_mode_is_refused_by_argparse(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["optimize", "--mode", "training"])
+    assert exit_.value.code == 2 and "invalid choice: 'training'" in capsys.readouterr().err

@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cryptexlab.data.source import load_features
-from cryptexlab.data.windows import make_windows
+from cryptexlab.data.prepare import load_windows
 from cryptexlab.errors import ParamsError
 from cryptexlab.evaluation import budget_windows, make_budget
 from cryptexlab.params import EVAL_WINDOWS_PER_TRAIN_WINDOW, DataConfig, ModelConfig, TrainConfig, load_profile
@@ -20,8 +19,7 @@ DATA = DataConfig.model_validate({"synthetic": {"hours": 1500, "seed": 3}, "wind
 
 @pytest.fixture(scope="module")
 def windows():
-    _, feats = load_features(DATA)
-    return make_windows(feats.frame, DATA)
+    return load_windows(DATA)
 
 
 @pytest.mark.parametrize("n,stride,cap,expected", [
@@ -131,8 +129,7 @@ def test_same_windows_for_every_run_and_channel_independent_mode() -> None:
     b = make_budget(1000, 1, 40)
     assert a.positions.tolist() == b.positions.tolist()
     data = DATA.model_copy(update={"windows": DATA.windows.model_copy(update={"mode": "channel_independent"})})
-    _, feats = load_features(data)
-    w = make_windows(feats.frame, data)
+    w = load_windows(data)
     budget = make_budget(w.val.n_windows, 8, 5)
     sub = budget.subset(w.val, w.val.channels)
     assert len(sub) == 5 * w.val.channels

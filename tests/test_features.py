@@ -194,3 +194,11 @@ def test_regimes_ordered_by_volatility_and_exposed(candles) -> None:
 def test_regime_fit_needs_enough_training_rows(candles) -> None:
     with pytest.raises(DataError, match=r"too few to fit 3 regimes"):
         build_features(candles, "CRYPTEX_REGIME_AWARE", FeatureOptions(train_end=candles.index[100], n_regimes=3))
+
+
+def test_feature_sets_are_the_schemas_names() -> None:
+    from typing import get_args
+
+    from cryptexlab.params import DataConfig, FeatureSetName
+
+    assert FEATURE_SETS == get_args(FeatureSetName) == get_args(DataConfig.model_fields["feature_set"].annotation)

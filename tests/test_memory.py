@@ -10,6 +10,7 @@ import pytest
 import torch
 import transformers
 
+from conftest import public_names
 from cryptexlab.errors import ParamsError
 from cryptexlab.memory import (
     BackboneFacts,
@@ -23,11 +24,10 @@ from cryptexlab.memory import (
 )
 from cryptexlab.models.backbones import Backbone, load_backbone
 from cryptexlab.models.timellm import TimeLLM
-from cryptexlab.params import ModelConfig
+from cryptexlab.params import TIMELLM_VARIANTS, ModelConfig
 
 SEQ, PRED, B = 32, 8, 4
 SMALL = dict(d_model=8, d_ff=16, n_heads=2, patch_len=8, stride=4, num_tokens=20)
-VARIANT = {"timellm": "llm", "timellm_no_llm": "no_llm", "timellm_attention": "attention"}
 
 
 def small(**overrides) -> ModelConfig:
@@ -44,7 +44,7 @@ def build(config: ModelConfig, backbone: Backbone | None = None, seq_len: int = 
           n_outputs: int = 1) -> TimeLLM:
     torch.manual_seed(0)
     backbone = backbone or load_backbone("MINILM", config.llm_layers)
-    return TimeLLM(config, seq_len, pred_len, backbone, variant=VARIANT[config.kind], n_outputs=n_outputs)
+    return TimeLLM(config, seq_len, pred_len, backbone, variant=TIMELLM_VARIANTS[config.kind], n_outputs=n_outputs)
 
 
 def series(batch: int = B, seq_len: int = SEQ, channels: int = 1) -> torch.Tensor:
@@ -226,7 +226,7 @@ def test_more_llm_layers_more_activations(facts) -> None:
     acts = [estimate_memory(ModelConfig(llm_layers=n), 96, 24, 8, facts).activations for n in range(1, 7)]
     assert acts == sorted(acts) and len(set(acts)) == 6
     frozen = [estimate_memory(ModelConfig(llm_layers=n), 96, 24, 8, facts).frozen_backbone for n in range(1, 7)]
-    assert all(b - a == facts.layer_params[0] * 4 for a, b in zip(frozen, frozen[1:]))
+    assert all(b - a == facts.layer_params[0] * 4 for a, b in zip(frozen, frozen[1:], strict=False))
 
 
 def test_longer_inputs_and_prompt_cost_more(facts) -> None:
@@ -356,3 +356,43 @@ def test_benchmark_without_gpu_writes_nothing(monkeypatch, capsys) -> None:
     assert module.main() == 0
     assert "needs a CUDA GPU" in capsys.readouterr().out
     assert written == []
+
+
+def test_gpu_check_without_gpu_writes_nothing(monkeypatch, capsys, tmp_path) -> None:
+    module = _benchmark("memory_gpu_check", monkeypatch)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    assert module.main([]) == 0
+    assert "needs a CUDA GPU" in capsys.readouterr().out and list(tmp_path.iterdir()) == []
+
+
+def test_gpu_check_on_the_cpu_measures_the_saved_tensors(monkeypatch, capsys) -> None:
+    """The check's recipe runs end to end; on the CPU in float32 the estimate is the saved tensors to the byte."""
+    import json
+
+    module = _benchmark("memory_gpu_check", monkeypatch)
+    args = ["--device", "cpu", "--llm-layers", "1", "--batch", "2", "--seq-len", "32", "--precision", "float32"]
+    assert module.main([*args, "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert "error" not in row and row["ratio"]["activations_estimate_over_saved"] == 1.0
+
+
+def _benchmark(name: str, monkeypatch):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.syspath_prepend(str(path.parent))
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_memory_package_re_exports_its_public_names() -> None:
+    import cryptexlab.memory as memory
+
+    used = {"BackboneFacts", "MemoryEstimate", "backbone_facts", "estimate_memory", "max_batch_size", "n_patches",
+            "saved_activation_bytes", "trainable_parameters"}  # what lib/, tests/ and benchmarks/ import
+    assert used <= set(memory.__all__) and all(hasattr(memory, n) for n in memory.__all__)
+    internal = {"ActivationModel", "prompt_lengths"}  # the activation model's workings, used by _estimate
+    for module in (memory._facts, memory._activations, memory._estimate, memory._measure):
+        missing = public_names(module) - internal - set(memory.__all__)
+        assert not missing, (module.__name__, sorted(missing))

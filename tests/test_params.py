@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from conftest import public_names
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import (
     NOTEBOOK_SECTIONS,
@@ -177,3 +178,51 @@ def test_date_split_survives_a_dump_and_reload() -> None:
     assert again.split.train_end == "2022-01-01" and again == data
     with pytest.raises(ValidationError, match=r"split by dates ignores shares, so leave out \['train'\]"):
         DataConfig.model_validate({"split": {"train_end": "2022-01-01", "val_end": "2023-01-01", "train": 0.5}})
+
+
+# ----------------------------------------------------------------------------- one source per fact
+
+
+def test_params_package_re_exports_every_public_name_of_its_modules() -> None:
+    """``from cryptexlab.params import X`` works for whatever a submodule defines (the package is one API)."""
+    import importlib
+    import pkgutil
+
+    import cryptexlab.params as params
+
+    for info in pkgutil.iter_modules(params.__path__, "cryptexlab.params."):
+        missing = public_names(importlib.import_module(info.name)) - set(params.__all__)
+        assert not missing, (info.name, sorted(missing))
+    assert all(hasattr(params, n) for n in params.__all__)
+
+
+def test_time_llm_kinds_are_model_kinds_and_the_rest_are_the_baselines() -> None:
+    from typing import get_args
+
+    from cryptexlab.models.baselines import BASELINES
+    from cryptexlab.params import TIMELLM_KINDS, TIMELLM_VARIANTS, ModelConfig, ModelKind
+
+    kinds = get_args(ModelKind)
+    assert get_args(ModelConfig.model_fields["kind"].annotation) == kinds
+    assert TIMELLM_KINDS == tuple(TIMELLM_VARIANTS) and set(TIMELLM_KINDS) <= set(kinds)
+    assert set(kinds) - set(TIMELLM_KINDS) == set(BASELINES)
+    assert TIMELLM_VARIANTS == {"timellm": "llm", "timellm_no_llm": "no_llm", "timellm_attention": "attention"}
+
+
+def test_every_objective_has_a_direction() -> None:
+    from typing import get_args
+
+    from cryptexlab.params import OBJECTIVE_DIRECTIONS, Objective
+
+    assert set(OBJECTIVE_DIRECTIONS) == set(get_args(Objective))
+    assert {o for o, d in OBJECTIVE_DIRECTIONS.items() if d == "maximize"} == {"val_directional_accuracy",
+                                                                              "val_sharpe"}
+
+
+def test_synthetic_kinds_are_the_generators() -> None:
+    from typing import get_args
+
+    from cryptexlab.data.synthetic import VARIANTS
+    from cryptexlab.params import SyntheticKind
+
+    assert set(VARIANTS) == set(get_args(SyntheticKind))

@@ -10,6 +10,7 @@ import math
 import pkgutil
 import warnings
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any, get_args
 
 import numpy as np
@@ -82,7 +83,7 @@ def first(rates: list[list[float]]) -> list[float]:
 
 
 def close(a: list[float], b: list[float], rel: float = 1e-9) -> bool:
-    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=rel, abs_tol=1e-15) for x, y in zip(a, b))
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=rel, abs_tol=1e-15) for x, y in zip(a, b, strict=True))
 
 
 def torch_run(make: Callable[[torch.optim.Optimizer], Any], n: int, lrs: tuple[float, ...] = (1.0,)) -> list[float]:
@@ -438,7 +439,7 @@ def test_warmup_bounded_and_non_decreasing(base: float, steps: int, start: float
     opt = make_opt((base,))
     rates = first(run(opt, WarmupScheduler(opt, steps, start_factor=start), steps + 10))
     assert all(start * base * (1 - TOL) <= r <= base * (1 + TOL) for r in rates)
-    assert all(b >= a * (1 - TOL) for a, b in zip(rates, rates[1:]))
+    assert all(b >= a * (1 - TOL) for a, b in pairwise(rates))
     assert math.isclose(rates[-1], base, rel_tol=TOL)
 
 

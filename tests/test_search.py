@@ -21,7 +21,7 @@ from cryptexlab.errors import ParamsError
 from cryptexlab.params import DataConfig, SearchConfig, SearchParam, TrainConfig
 from cryptexlab.search import spaces
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply
-from cryptexlab.search.tuner import recover_stale_trials, run_search, storage_for, summarize
+from cryptexlab.search.tuner import recover_stale_trials, run_search, storage_for
 from fake_runner import fake_runner
 
 TESTS = Path(__file__).resolve().parent
@@ -150,6 +150,34 @@ def test_search_config_rules() -> None:
         SearchConfig(method="grid")
     with pytest.raises(ValueError, match=r"log-scaled parameter train.learning_rate needs low > 0"):
         SearchParam(name="train.learning_rate", type="float", low=0, high=1, log=True)
+
+
+@pytest.mark.parametrize("config", [
+    BASE,
+    TrialConfig(DataConfig.model_validate({"split": {"train_end": "2020-06-01", "val_end": "2020-09-01"}}),
+                spaces.ModelConfig(kind="dlinear"), TrainConfig(loss="ASYMMETRIC", loss_params={"q": 0.6})),
+], ids=["timellm", "baseline_date_split"])
+def test_trial_config_round_trips_through_a_trial(config) -> None:
+    trial = optuna.trial.create_trial(value=1.0, user_attrs={"config": config.to_dict()})
+    rebuilt = TrialConfig.from_trial(trial)
+    assert rebuilt == config and rebuilt.to_dict() == config.to_dict()
+    assert TrialConfig.from_dict(config.to_dict()) == config
+
+
+def test_trial_config_from_a_stored_trial(tmp_path) -> None:
+    r = run_search(BASE, search(tmp_path, n_trials=2, pruner="none"), runner=fake_runner, show_progress_bar=False)
+    stored = optuna.load_study(study_name="t", storage=storage_for(search(tmp_path))[0]).best_trial
+    config = TrialConfig.from_trial(stored)
+    assert config.to_dict() == stored.user_attrs["config"]
+    assert config.model.d_model == r.study.best_trial.params["model.d_model"]
+    assert config.fingerprint() == stored.user_attrs["data_fingerprint"]
+
+
+def test_trial_config_errors() -> None:
+    with pytest.raises(ParamsError, match=r"trial -1 has no 'config' user attribute \(failure reason: invalid: x\)"):
+        TrialConfig.from_trial(optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={"failure_reason": "invalid: x"}))
+    with pytest.raises(ParamsError, match=r"has the keys data, model, train, but got \['data', 'model'\]"):
+        TrialConfig.from_dict({"data": {}, "model": {}})
 
 
 # ------------------------------------------------------------------ tuner

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 import cryptexlab.training as training
-from cryptexlab.data.source import load_features
-from cryptexlab.data.windows import make_windows
+from cryptexlab.data.prepare import load_windows
 from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
 from cryptexlab.training import predict, run_experiment
 
@@ -21,8 +20,7 @@ FAST = TrainConfig(epochs=2, batch_size=16, max_train_windows=64, learning_rate=
 
 @pytest.fixture(scope="module")
 def windows():
-    _, feats = load_features(DATA)
-    return make_windows(feats.frame, DATA)
+    return load_windows(DATA)
 
 
 def test_same_seed_same_metrics_timellm(windows) -> None:
@@ -161,8 +159,9 @@ def test_metric_driven_schedules_train(windows, kind, params) -> None:
 
 def test_compare_schedules(windows) -> None:
     from cryptexlab.params import SchedulerConfig
-    from cryptexlab.schedule_experiments import compare_schedules, schedule_curves, steps_per_epoch
+    from cryptexlab.schedule_experiments import compare_schedules, schedule_curves
     from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.training import steps_per_epoch
 
     config = TrialConfig(DATA, ModelConfig(kind="dlinear"), FAST.model_copy(update={"epochs": 3}))
     plans = [SchedulerConfig(kind="constant"), SchedulerConfig(kind="crypto_weekly", params={"period": 4})]
@@ -172,7 +171,7 @@ def test_compare_schedules(windows) -> None:
         assert table.loc[kind, "final_val_loss"] == curves[kind].iloc[-1]
         assert table.loc[kind, "best_val_loss"] == curves[kind].min()
         assert 1 <= table.loc[kind, "epochs_to_within_1pct"] <= 3
-    per_epoch = steps_per_epoch(config, windows)
+    per_epoch = steps_per_epoch(config.train, windows)
     assert per_epoch == 4
     rates = schedule_curves(plans, 12, 1e-3, per_epoch)
     assert rates.shape == (12, 2) and (rates["constant"] == 1e-3).all()
@@ -208,12 +207,11 @@ def test_epochs_to_within_1pct_of_known_curves(windows, monkeypatch) -> None:
 
 
 def test_best_or_default(tmp_path) -> None:
-    from fake_runner import fake_runner
-
     from cryptexlab.params import SearchConfig
     from cryptexlab.schedule_experiments import best_or_default
     from cryptexlab.search.spaces import TrialConfig
     from cryptexlab.search.tuner import run_search
+    from fake_runner import fake_runner
 
     base = TrialConfig(DATA, TINY, FAST)
     search = SearchConfig(study_name="b", storage=str(tmp_path / "b.journal"), n_trials=3, pruner="none")
@@ -229,8 +227,7 @@ def test_best_or_default(tmp_path) -> None:
 @pytest.fixture(scope="module")
 def ci_windows():
     data = DATA.model_copy(update={"windows": DATA.windows.model_copy(update={"mode": "channel_independent"})})
-    _, feats = load_features(data)
-    return data, make_windows(feats.frame, data)
+    return data, load_windows(data)
 
 
 def test_channel_independent_mode_runs_and_scores_the_target(windows, ci_windows) -> None:

@@ -10,6 +10,7 @@ from cryptexlab.errors import ParamsError
 from cryptexlab.params import (
     DataConfig,
     ModelConfig,
+    SchedulerConfig,
     SearchConfig,
     SearchParam,
     TrainConfig,
@@ -116,6 +117,31 @@ def test_configuration_keys() -> None:
         assert config_key_problem(free) is None
     assert "is a value" in config_key_problem("train.loss_params.q.x")
     assert "data.external is a value" in config_key_problem("data.external.path")  # a list is set whole
+
+
+def test_set_dotted_adds_sections_and_refuses_to_descend_into_a_value() -> None:
+    from cryptexlab.params import set_dotted
+
+    doc = {"model": {"d_model": 8}}
+    set_dotted(doc, "data.windows.seq_len", 48)
+    set_dotted(doc, "model.d_model", 16)
+    set_dotted(doc, "train.scheduler", {"kind": "warmup"})
+    assert doc == {"model": {"d_model": 16}, "data": {"windows": {"seq_len": 48}}, "train": {"scheduler": {"kind": "warmup"}}}
+    with pytest.raises(ParamsError, match=r"^model\.d_model is a value, not a section, so model\.d_model\.x cannot be set$"):
+        set_dotted(doc, "model.d_model.x", 1)
+
+
+def test_overrides_and_spaces_set_dotted_keys_the_same_way() -> None:
+    """``-p`` overrides and search spaces write a dotted key with one helper, so they agree on what it means."""
+    profile = load("data.windows.seq_len=48", "train.scheduler.params.warmup_steps=3", "train.scheduler.kind=warmup")
+    config = apply(TrialConfig(DataConfig(), ModelConfig(), TrainConfig()),
+                   {"data.windows.seq_len": 48, "train.scheduler.kind": "warmup", "train.scheduler.params.warmup_steps": 3})
+    assert config.data.windows.seq_len == profile.data.windows.seq_len == 48
+    assert config.train.scheduler == profile.train.scheduler == SchedulerConfig(kind="warmup", params={"warmup_steps": 3})
+    with pytest.raises(ParamsError, match=r"override 'model\.d_model\.x=1': model\.d_model is a value, not a section"):
+        load("model.d_model.x=1")
+    with pytest.raises(InvalidConfiguration, match=r"model\.d_model is a value, not a section, so model\.d_model\.x"):
+        apply(TrialConfig(DataConfig(), ModelConfig(d_model=8), TrainConfig()), {"model.d_model.x": 1})
 
 
 def test_grid_key_that_is_no_configuration_key() -> None:

@@ -1,15 +1,18 @@
 """The ``cryptexlab`` command line.
 
-    cryptexlab data validate PATH [--freq 1h] [--repair] [--column timestamp=unix ...] [--skip-rows N] [--json]
-    cryptexlab data synth --kind default|martingale|planted --hours N --seed S --out PATH
-    cryptexlab data features [PATH] --feature-set NAME [--json]
+    cryptexlab data validate PATH [--freq FREQ] [--repair] [--column timestamp=unix ...] [--skip-rows N] [--json]
+    cryptexlab data synth [--kind KIND] [--hours N] [--seed S] --out PATH
+    cryptexlab data features [PATH] [--feature-set NAME] [--json]
     cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
     cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
-    cryptexlab optimize --mode quick|comprehensive|architecture|custom [--n-trials N] [--method M] ...
+    cryptexlab optimize [--mode MODE] [--n-trials N] [--method M] ...
     cryptexlab dashboard [--port P] [--storage PATH_OR_URL]
     cryptexlab schedule --kind KIND [--param name=value ...] --steps N [--lr 1e-3] [--json] [--plot FILE.html]
 
 Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
+The choices and defaults that a profile also has (bar steps, synthetic kinds, feature sets, search
+modes and methods, schedule kinds) are read from the schemas of :mod:`cryptexlab.params`, so the
+command line offers exactly what a profile accepts (``--help`` lists them).
 """
 
 from __future__ import annotations
@@ -18,14 +21,45 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, get_args
 
 from cryptexlab.errors import CryptexError, DataError, ParamsError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _choices(schema: type[BaseModel], field: str) -> list[str]:
+    """The values a schema's field takes: the arguments of its Literal annotation.
+
+    Example:
+        >>> from cryptexlab.params import DataConfig
+        >>> _choices(DataConfig, "freq")
+        ['1h', '4h', '1d']
+    """
+    return list(get_args(schema.model_fields[field].annotation))
+
+
+def _default(schema: type[BaseModel], field: str) -> Any:
+    return schema.model_fields[field].default
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    # the schemas (pydantic, no pandas or torch) give the choices; the handlers import the rest lazily
+    from cryptexlab.params import (
+        DataConfig,
+        FeatureSetName,
+        SchedulerConfig,
+        SearchConfig,
+        SyntheticConfig,
+        available_profiles,
+    )
+    from cryptexlab.search.api import METHODS
+
+    freqs = _choices(DataConfig, "freq")
     parser = argparse.ArgumentParser(prog="cryptexlab", description="Cryptex HPO workbench")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -34,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = data_cmds.add_parser("validate", help="validate (and optionally repair) a Cryptex CSV")
     validate.add_argument("path", help="Cryptex-format CSV file")
-    validate.add_argument("--freq", default="1h", choices=["1h", "4h", "1d"], help="declared step")
+    validate.add_argument("--freq", default=_default(DataConfig, "freq"), choices=freqs, help="declared step")
     validate.add_argument("--repair", action="store_true", help="fill missing bars as no-trade bars")
     validate.add_argument("--column", action="append", default=[], metavar="NAME=HEADER",
                           help="the file's header of a loader column, e.g. --column timestamp=unix "
@@ -44,16 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_data_validate)
 
     synth = data_cmds.add_parser("synth", help="write the synthetic series as a Cryptex CSV")
-    synth.add_argument("--kind", default="default", choices=["default", "martingale", "planted"])
-    synth.add_argument("--hours", type=int, default=8760)
-    synth.add_argument("--seed", type=int, default=7)
+    synth.add_argument("--kind", default=_default(SyntheticConfig, "kind"), choices=_choices(SyntheticConfig, "kind"))
+    synth.add_argument("--hours", type=int, default=_default(SyntheticConfig, "hours"))
+    synth.add_argument("--seed", type=int, default=_default(SyntheticConfig, "seed"))
     synth.add_argument("--out", required=True, help="output CSV path")
     synth.set_defaults(handler=_data_synth)
 
     feats = data_cmds.add_parser("features", help="build a feature set and list its features")
     feats.add_argument("path", nargs="?", help="Cryptex CSV; omitted = the embedded synthetic default")
-    feats.add_argument("--feature-set", default="CRYPTEX_BASIC", help="e.g. CRYPTEX_ENHANCED")
-    feats.add_argument("--freq", default="1h", choices=["1h", "4h", "1d"])
+    # no choices=: an unknown set is answered by the handler (exit 2, the valid names on stderr)
+    feats.add_argument("--feature-set", default=_default(DataConfig, "feature_set"),
+                       help=f"one of {', '.join(get_args(FeatureSetName))}")
+    feats.add_argument("--freq", default=_default(DataConfig, "freq"), choices=freqs)
     feats.add_argument("--repair", action="store_true")
     feats.add_argument("--json", action="store_true")
     feats.set_defaults(handler=_data_features)
@@ -74,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     opt = commands.add_parser("optimize", help="run or resume a hyperparameter search (the seed's modes)")
-    opt.add_argument("--mode", default="quick", choices=["quick", "comprehensive", "architecture", "custom"])
+    opt.add_argument("--mode", default=_default(SearchConfig, "mode"),
+                     choices=[m for m in _choices(SearchConfig, "mode") if m in available_profiles()],
+                     help="a search mode; it runs the profile of the same name in params/")
     opt.add_argument("--n-trials", type=int)
-    opt.add_argument("--method", choices=["tpe", "gp", "cmaes", "random", "grid", "qmc", "optuna"])
+    aliases = ", ".join(f"{alias} = {method}" for alias, method in METHODS.items() if alias != method)
+    opt.add_argument("--method", choices=list(METHODS), help=f"a sampler ({aliases})")
     opt.add_argument("--datasets", nargs="+", metavar="FEATURE_SET", help="one study per feature set")
     opt.add_argument("--data-path", help="Cryptex CSV (default: the profile's data.path)")
     opt.add_argument("--storage", help="journal file or SQLAlchemy URL (default studies/<study>.journal)")
@@ -92,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     dash.set_defaults(handler=_dashboard)
 
     sched = commands.add_parser("schedule", help="preview a learning-rate schedule step by step")
-    sched.add_argument("--kind", required=True, help="constant, warmup, cosine_restarts, adaptive, cyclical, "
-                                                      "performance, multiphase, crypto_weekly, one_cycle")
+    # no choices=: an unknown kind is answered by the handler (exit 2, the known kinds on stderr)
+    sched.add_argument("--kind", required=True, help=f"one of {', '.join(_choices(SchedulerConfig, 'kind'))}")
     sched.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a parameter of the kind (YAML value), e.g. --param T_0=50 --param restart_decay=0.7")
     sched.add_argument("--steps", type=int, required=True)
@@ -204,7 +243,7 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from cryptexlab.params import load_profile
+    from cryptexlab.params import TIMELLM_KINDS, load_profile
     from cryptexlab.training import run_experiment
 
     profile = load_profile(args.profile, overrides=args.param)
@@ -213,7 +252,7 @@ def _train(args: argparse.Namespace) -> int:
         print(json.dumps({"model": profile.model.model_dump(), "train": profile.train.model_dump(),
                           **result.to_dict()}, indent=2, default=str))
         return 0
-    llm = f" ({profile.model.llm_model}, {profile.model.llm_layers} layers)" if profile.model.kind.startswith("timellm") else ""
+    llm = f" ({profile.model.llm_model}, {profile.model.llm_layers} layers)" if profile.model.kind in TIMELLM_KINDS else ""
     print(f"{profile.model.kind}{llm} "
           f"{result.stop_reason} after {len(result.curve)} epoch(s) in {result.seconds:.1f} s on {result.device}; "
           f"{result.trainable_params:,} trainable, {result.frozen_params:,} frozen parameters")

@@ -36,7 +36,7 @@ class EnsembleFit:
     def combine(self, forecasts: dict[str, np.ndarray]) -> np.ndarray:
         """The weighted forecast of the same models on other windows."""
         _check(forecasts, self.names)
-        return sum(w * np.asarray(forecasts[n], dtype=float) for n, w in zip(self.names, self.weights))
+        return sum(w * np.asarray(forecasts[n], dtype=float) for n, w in zip(self.names, self.weights, strict=True))
 
     def error(self, forecasts: dict[str, np.ndarray], target: np.ndarray) -> float:
         """The ensemble's loss on other windows (the test period, once)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import ClassVar
 
 import torch
@@ -82,7 +83,7 @@ def coverage(pred: Tensor, target: Tensor, quantiles: Sequence[float]) -> dict[f
     """
     _check_quantile_shape(pred, target, tuple(quantiles), "coverage")
     below = (target.unsqueeze(-1) <= pred).float().reshape(-1, len(quantiles)).mean(dim=0)
-    return {float(q): float(b) for q, b in zip(quantiles, below)}
+    return {float(q): float(b) for q, b in zip(quantiles, below, strict=True)}
 
 
 def interval_coverage(pred: Tensor, target: Tensor) -> float:
@@ -200,6 +201,7 @@ class QuantileLoss(Loss):
     """Quantile regression: pred (B, H, Q), one output per quantile; the mean pinball over quantiles."""
 
     name = "QUANTILE"
+    levels: Tensor  # the quantiles as a buffer (registered in __init__)
 
     def __init__(self, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> None:
         super().__init__()
@@ -208,7 +210,7 @@ class QuantileLoss(Loss):
                               "e.g. (0.1, 0.5, 0.9)")
         for q in qs:
             _check_q(q, self.name)
-        _require(all(a < b for a, b in zip(qs, qs[1:])),
+        _require(all(a < b for a, b in pairwise(qs)),
                  f"{self.name}: quantiles={list(qs)} must be strictly increasing; use {sorted(set(qs))}")
         self.quantiles = qs
         self.register_buffer("levels", torch.tensor(qs), persistent=False)

@@ -16,15 +16,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import papermill
 import yaml
 from jupyter_client import AsyncKernelManager
-from traitlets import default
 from papermill.exceptions import PapermillExecutionError
+from traitlets import default
 
 from cryptexlab.data.source import describe_source
 from cryptexlab.errors import PipelineError

@@ -11,8 +11,8 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -18,14 +18,17 @@ import plotly.graph_objects as go
 from optuna.trial import TrialState
 
 from cryptexlab.data.windows import Windows
-from cryptexlab.params import DataConfig, ModelConfig, SchedulerConfig, SearchConfig, TrainConfig
+from cryptexlab.params import SchedulerConfig, SearchConfig
 from cryptexlab.schedulers import preview
-from cryptexlab.search.spaces import TrialConfig
+from cryptexlab.search.spaces import TrialConfig, apply
 from cryptexlab.training import run_experiment
 
 
 def best_or_default(base: TrialConfig, search: SearchConfig) -> tuple[TrialConfig, str]:
-    """The best trial's configuration of the study named in ``search`` when it exists, else ``base``."""
+    """The best trial's configuration of the study named in ``search`` when it exists, else ``base``.
+
+    The trial's configuration keeps ``base``'s epochs and ``max_train_windows`` (the notebook's budget).
+    """
     from cryptexlab.search.tuner import storage_for
 
     storage, where = storage_for(search)
@@ -37,17 +40,9 @@ def best_or_default(base: TrialConfig, search: SearchConfig) -> tuple[TrialConfi
     if not done:
         return base, f"the profile's configuration (study {search.study_name!r} has no finished trial)"
     best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
-    cfg = best.user_attrs["config"]
-    config = TrialConfig(DataConfig.model_validate(cfg["data"]), ModelConfig.model_validate(cfg["model"]),
-                         TrainConfig.model_validate({**cfg["train"], "epochs": base.train.epochs,
-                                                     "max_train_windows": base.train.max_train_windows}))
+    config = apply(TrialConfig.from_trial(best), {"train.epochs": base.train.epochs,  # the notebook's budget
+                                                  "train.max_train_windows": base.train.max_train_windows})
     return config, f"trial {best.number} of study {search.study_name!r} (val {best.value:.6g})"
-
-
-def steps_per_epoch(config: TrialConfig, windows: Windows) -> int:
-    """Optimizer steps in one epoch of this configuration."""
-    n = min(config.train.max_train_windows or len(windows.train), len(windows.train))
-    return math.ceil(n / config.train.batch_size)
 
 
 def schedule_curves(schedules: list[SchedulerConfig], steps: int, base_lr: float,

@@ -29,7 +29,7 @@ Failures do not raise: a NaN or infinite loss, or the wall-clock timeout, stops 
 A per-epoch hook ``report(epoch, val_loss)`` lets a search prune (it may raise to stop).
 
 Example:
-    >>> from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+    >>> from cryptexlab.params import TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
     >>> result = run_experiment(DataConfig(), ModelConfig(kind="dlinear"), TrainConfig(epochs=1))  # doctest: +SKIP
     >>> result.test["mae"] < result.test_random_walk["mae"]  # doctest: +SKIP
 """
@@ -48,14 +48,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from cryptexlab.data.source import load_features
-from cryptexlab.data.windows import Windows, WindowDataset, make_loader, make_windows
+from cryptexlab.data.prepare import load_windows
+from cryptexlab.data.windows import WindowDataset, Windows, make_loader
 from cryptexlab.errors import ParamsError
 from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
 from cryptexlab.metrics import forecast_metrics
 from cryptexlab.models.baselines import build_baseline
-from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+from cryptexlab.params import TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
 from cryptexlab.schedulers import build_scheduler
 
 Report = Callable[[int, float], None]
@@ -100,13 +100,12 @@ def pick_device(choice: str = "auto") -> torch.device:
 def build_model(config: ModelConfig, windows: Windows, n_outputs: int = 1) -> nn.Module:
     """Time-LLM (or an ablation) or a baseline, for the windows' lengths."""
     seq_len, pred_len = windows.train.seq_len, windows.train.pred_len
-    if config.kind.startswith("timellm"):
+    if config.kind in TIMELLM_VARIANTS:
         from cryptexlab.models.backbones import load_backbone
         from cryptexlab.models.timellm import TimeLLM
 
-        variant = {"timellm": "llm", "timellm_no_llm": "no_llm", "timellm_attention": "attention"}[config.kind]
         backbone = load_backbone(config.llm_model, config.llm_layers)
-        return TimeLLM(config, seq_len, pred_len, backbone, variant=variant, n_outputs=n_outputs)
+        return TimeLLM(config, seq_len, pred_len, backbone, variant=TIMELLM_VARIANTS[config.kind], n_outputs=n_outputs)
     params: dict[str, Any] = {}
     if config.kind == "random_walk" and windows.target == "log_return":
         k = windows.target_position
@@ -142,8 +141,7 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     np.random.seed(train.seed)
     start = time.perf_counter()
     if windows is None:
-        _, features = load_features(data)
-        windows = make_windows(features.frame, data)
+        windows = load_windows(data)
     device = pick_device(train.device)
     quantiles = tuple(train.loss_params.get("quantiles", (0.1, 0.5, 0.9))) if train.loss == "QUANTILE" else ()
     net = build_model(model, windows, n_outputs=max(1, len(quantiles))).to(device)
@@ -176,13 +174,28 @@ def validation_budget(windows: Windows, train: TrainConfig) -> EvalBudget:
     return make_budget(windows.val.n_windows, train.eval_stride, train.eval_cap())
 
 
+def steps_per_epoch(train: TrainConfig, windows: Windows) -> int:
+    """Optimizer steps in one epoch: ``max_train_windows`` training samples (all when null or fewer), in
+    batches of ``batch_size``, the last one possibly smaller.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> steps_per_epoch(TrainConfig(max_train_windows=100, batch_size=32), SimpleNamespace(train=range(1000)))
+        4
+        >>> steps_per_epoch(TrainConfig(max_train_windows=None, batch_size=32), SimpleNamespace(train=range(40)))
+        2
+    """
+    n = min(train.max_train_windows or len(windows.train), len(windows.train))
+    return math.ceil(n / train.batch_size)
+
+
 def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cfg: TrainConfig,
          loss_fn: nn.Module, device: torch.device, result: ExperimentResult, report: Report | None,
          start: float) -> None:
     # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.learning_rate,
                                  weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
-    per_epoch = math.ceil(min(cfg.max_train_windows or len(windows.train), len(windows.train)) / cfg.batch_size)
+    per_epoch = steps_per_epoch(cfg, windows)
     schedule = build_scheduler(optimizer, cfg.scheduler, total_steps=cfg.epochs * per_epoch,
                                steps_per_epoch=per_epoch)
     best, best_state, stale = math.inf, None, 0

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -39,15 +40,11 @@ from cryptexlab.data.external import asof_join, check_overlap, load_external
 from cryptexlab.data.indicators import ENHANCED_WARMUP, enhanced_features
 from cryptexlab.data.regimes import RegimeModel, filter_regimes, fit_regimes, regime_inputs
 from cryptexlab.errors import DataError
+from cryptexlab.params import FeatureSetName
 from cryptexlab.paths import resolve
 
-FEATURE_SETS: tuple[str, ...] = (
-    "CRYPTEX_BASIC",
-    "CRYPTEX_ENHANCED",
-    "CRYPTEX_EXTERNAL",
-    "CRYPTEX_MULTISCALE",
-    "CRYPTEX_REGIME_AWARE",
-)
+#: The feature sets, in the order of the schema's ``FeatureSetName`` (their one source).
+FEATURE_SETS: tuple[str, ...] = get_args(FeatureSetName)
 BASIC_COLUMNS = ["open", "high", "low", "close", "volume", "log_return"]
 
 

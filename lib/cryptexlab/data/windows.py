@@ -147,8 +147,9 @@ def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
     scaler = StandardScaler().fit(raw[train.start:train.stop])
     values = scaler.transform(raw).astype(np.float32)
     k = columns.index(target)
-    sets = [WindowDataset(values, p, wc.seq_len, wc.pred_len, k, wc.mode) for p in periods]
-    return Windows(*sets, scaler=scaler, columns=columns, target=target, index=frame.index, periods=periods)
+    train_set, val_set, test_set = (WindowDataset(values, p, wc.seq_len, wc.pred_len, k, wc.mode) for p in periods)
+    return Windows(train_set, val_set, test_set, scaler=scaler, columns=columns, target=target, index=frame.index,
+                   periods=periods)
 
 
 def make_loader(dataset: WindowDataset, batch_size: int, *, train: bool, seed: int = 0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,7 @@ def run_backbone(backbone: Backbone, embeds: torch.Tensor, mask: torch.Tensor, n
             return backbone.model(inputs_embeds=embeds, attention_mask=mask, output_attentions=True).last_hidden_state
     if backbone.family != "bert":
         return backbone.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state[:, -n_query:]
-    model = backbone.model
+    model: Any = backbone.model  # a transformers BertModel: its submodules are only known at runtime
     additive = (1.0 - mask[:, None, None, :].to(embeds.dtype)) * torch.finfo(embeds.dtype).min
     hidden = model.embeddings(inputs_embeds=embeds)
     for layer in backbone.layers[:-1]:
@@ -34,9 +35,12 @@ def run_backbone(backbone: Backbone, embeds: torch.Tensor, mask: torch.Tensor, n
     return _bert_layer_for_queries(backbone.layers[-1], hidden, additive, n_query)
 
 
-def _bert_layer_for_queries(layer: nn.Module, hidden: torch.Tensor, additive: torch.Tensor,
+def _bert_layer_for_queries(layer: Any, hidden: torch.Tensor, additive: torch.Tensor,
                             n_query: int) -> torch.Tensor:
-    """A BERT layer evaluated only at the last ``n_query`` positions (post-LN block)."""
+    """A BERT layer evaluated only at the last ``n_query`` positions (post-LN block).
+
+    ``layer`` is a transformers ``BertLayer``, typed ``Any``: its submodules are only known at runtime.
+    """
     att = layer.attention.self
     s, length, _ = hidden.shape
     heads, size = att.num_attention_heads, att.attention_head_size

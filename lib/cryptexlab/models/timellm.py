@@ -27,13 +27,15 @@ once and reused; prompt statistics are computed for the whole batch at once. ``f
 
 Ablations of Tan et al. (NeurIPS 2024): ``variant="no_llm"`` feeds the reprogrammed patches
 straight to the head; ``variant="attention"`` replaces the LLM by one trainable multi-head
-self-attention layer. Neither uses a prompt.
+self-attention layer. Neither uses a prompt. Which model kind builds which variant:
+:data:`cryptexlab.params.TIMELLM_VARIANTS`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,7 +44,7 @@ from cryptexlab.errors import ParamsError
 from cryptexlab.models.backbones import Backbone
 from cryptexlab.models.llm_forward import run_backbone
 from cryptexlab.models.prompt import PromptBuilder
-from cryptexlab.params import ModelConfig
+from cryptexlab.params import TIMELLM_VARIANTS, ModelConfig
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -143,8 +145,9 @@ class TimeLLM(nn.Module):
         super().__init__()
         if config.patch_len > seq_len:
             raise ParamsError(f"patch_len={config.patch_len} must be at most seq_len={seq_len}")
-        if variant not in ("llm", "no_llm", "attention"):
-            raise ParamsError(f"unknown Time-LLM variant {variant!r}; use llm, no_llm or attention")
+        if variant not in TIMELLM_VARIANTS.values():
+            raise ParamsError(f"unknown Time-LLM variant {variant!r}; use one of {', '.join(TIMELLM_VARIANTS.values())} "
+                              f"(the variants of the model kinds {', '.join(TIMELLM_VARIANTS)})")
         self.config, self.seq_len, self.pred_len, self.variant = config, seq_len, pred_len, variant
         self.n_outputs = n_outputs  # > 1: one forecast per quantile, output (B, pred_len, N, n_outputs)
         object.__setattr__(self, "backbone", backbone)  # frozen and shared: not a submodule

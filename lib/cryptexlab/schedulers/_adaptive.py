@@ -106,7 +106,7 @@ class AdaptiveScheduler(LRScheduler):
         """Record one training loss (one call per optimizer step) and adjust the rate if due."""
         if self._is_initial:  # the base class's initial step: nothing to adjust yet
             self._step_count = 1
-            self._last_lr = group_rates(self.optimizer)
+            self._last_lr = list(group_rates(self.optimizer))  # list(): typed like torch's list[float | Tensor]
             return
         if metrics is None:
             raise TypeError(f"{type(self).__name__}.step needs the training loss: call step(loss) after every "
@@ -127,8 +127,8 @@ class AdaptiveScheduler(LRScheduler):
         if multiplier != 1.0:
             set_rates(self.optimizer, [min(max(rate * multiplier, low), high) for rate, low, high
                                        in zip(group_rates(self.optimizer), self.min_lrs, self.max_lrs, strict=True)])
-        self._last_lr = group_rates(self.optimizer)
+        self._last_lr = list(group_rates(self.optimizer))  # list(): typed like torch's list[float | Tensor]
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float]:  # type: ignore[override]  # torch: list[float | Tensor]; ours are floats
         """The current rates (the rate only changes in :meth:`step`)."""
         return group_rates(self.optimizer)

@@ -19,13 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from cryptexlab.errors import ParamsError
+
+_Choice = TypeVar("_Choice", bound=str)
 
 
 def require(ok: bool, message: str) -> None:
@@ -80,15 +82,17 @@ def in_range(owner: str, name: str, value: Any, low: float | None, high: float |
     return x
 
 
-def choice(owner: str, name: str, value: Any, allowed: Sequence[str]) -> str:
-    """``value`` if it is one of ``allowed``.
+def choice(owner: str, name: str, value: Any, allowed: Sequence[_Choice]) -> _Choice:
+    """``value`` if it is one of ``allowed`` (as the matching entry of ``allowed``, so typed like it).
 
     Example:
         >>> choice("demo", "mode", "min", ("min", "max"))
         'min'
     """
-    require(value in allowed, f"{owner}: unknown {name}={value!r}; use one of {', '.join(map(repr, allowed))}")
-    return str(value)
+    for option in allowed:
+        if value == option:
+            return option
+    raise ParamsError(f"{owner}: unknown {name}={value!r}; use one of {', '.join(map(repr, allowed))}")
 
 
 def per_group(owner: str, name: str, value: Any, optimizer: Optimizer, *, low: float = 0.0) -> list[float]:
@@ -175,7 +179,7 @@ class ClosedFormScheduler(LRScheduler):
         factor = self.factor_at(step)
         return [float(base) * factor for base in self.base_lrs]
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float]:  # type: ignore[override]  # torch: list[float | Tensor]; ours are floats
         """The next rates: the current ones times the step's factor ratio (see the class doc)."""
         return chained_rates(self.optimizer, self.base_lrs, self.factor_at, self.last_epoch)
 

@@ -16,13 +16,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CyclicLR
 
 from cryptexlab.schedulers._base import as_int, base_rates, choice, in_range, per_group, require
 
-CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+CyclicMode = Literal["triangular", "triangular2", "exp_range"]
+CYCLIC_MODES: tuple[CyclicMode, ...] = ("triangular", "triangular2", "exp_range")
 
 
 class CyclicalLearningRate(CyclicLR):
@@ -71,15 +73,15 @@ class CyclicalLearningRate(CyclicLR):
         up = as_int(owner, "step_size_up", step_size_up, 1, " (optimizer steps from bottom to top)")
         down = None if step_size_down is None else as_int(owner, "step_size_down", step_size_down, 1,
                                                           " (optimizer steps from top to bottom)")
-        mode = choice(owner, "mode", mode, CYCLIC_MODES)
+        cyclic_mode = choice(owner, "mode", mode, CYCLIC_MODES)
         gamma = in_range(owner, "gamma", gamma, 0.0, 1.0, low_open=True,
                          rule=": exp_range shrinks the height by gamma each step; use e.g. 0.999")
-        require(mode == "exp_range" or gamma == 1.0,
-                f"{owner}: gamma={gamma!r} only acts in mode='exp_range', but mode={mode!r}; "
+        require(cyclic_mode == "exp_range" or gamma == 1.0,
+                f"{owner}: gamma={gamma!r} only acts in mode='exp_range', but mode={cyclic_mode!r}; "
                 "leave gamma out or use mode='exp_range'")
         require(not cycle_momentum or "momentum" in optimizer.defaults or "betas" in optimizer.defaults,
                 f"{owner}: cycle_momentum=True needs an optimizer with momentum or betas, but "
                 f"{type(optimizer).__name__} has neither; set cycle_momentum=False")
-        super().__init__(optimizer, base_lr=bases, max_lr=tops, step_size_up=up, step_size_down=down, mode=mode,
+        super().__init__(optimizer, base_lr=bases, max_lr=tops, step_size_up=up, step_size_down=down, mode=cyclic_mode,
                          gamma=gamma, cycle_momentum=cycle_momentum, base_momentum=base_momentum,
                          max_momentum=max_momentum)

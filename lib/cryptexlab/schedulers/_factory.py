@@ -79,9 +79,9 @@ SCHEDULER_PARAMS: dict[str, tuple[str, ...]] = {
                   "cycle_momentum"),
 }
 
+_METRIC_NEEDS: dict[str, Needs] = {"adaptive": "train_loss", "performance": "val_loss"}
 #: Kind -> what the training loop passes to ``step`` (see the module doc).
-SCHEDULER_NEEDS: dict[str, Needs] = {kind: None for kind in SCHEDULER_KINDS} | {
-    "adaptive": "train_loss", "performance": "val_loss"}
+SCHEDULER_NEEDS: dict[str, Needs] = {kind: None for kind in SCHEDULER_KINDS} | _METRIC_NEEDS
 
 
 @dataclass(frozen=True)
@@ -280,5 +280,7 @@ def preview(kind: str, params: dict[str, Any], steps: int, base_lr: float = 1e-3
         if feed is None:
             handle.scheduler.step()
         else:
-            handle.scheduler.step(feed[i])  # type: ignore[call-arg]
+            # needs is set only for the metric-driven kinds, whose step takes the metric
+            assert isinstance(handle.scheduler, (AdaptiveScheduler, PerformanceBasedScheduler))
+            handle.scheduler.step(feed[i])
     return rates

@@ -13,12 +13,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import SupportsFloat
+from typing import Literal, SupportsFloat
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from cryptexlab.schedulers._base import as_int, base_rates, choice, group_rates, in_range, per_group, require, set_rates
+
+_MODES: tuple[Literal["min", "max"], ...] = ("min", "max")
+_THRESHOLD_MODES: tuple[Literal["rel", "abs"], ...] = ("rel", "abs")
 
 
 class PerformanceBasedScheduler(ReduceLROnPlateau):
@@ -67,13 +70,13 @@ class PerformanceBasedScheduler(ReduceLROnPlateau):
                  increase_factor: float = 1.0, patience_up: int = 3, threshold: float = 1e-4,
                  threshold_mode: str = "rel") -> None:
         owner = type(self).__name__
-        mode = choice(owner, "mode", mode, ("min", "max"))
+        plateau_mode = choice(owner, "mode", mode, _MODES)
         factor = in_range(owner, "factor", factor, 0.0, 1.0, low_open=True, high_open=True,
                           rule=": a cut multiplies the rate by factor, so 0 < factor < 1")
         patience = as_int(owner, "patience", patience, 0, " (calls without improvement before a cut)")
         cooldown = as_int(owner, "cooldown", cooldown, 0, " (calls to rest after a change)")
         threshold = in_range(owner, "threshold", threshold, 0.0, None, rule=": the smallest improvement that counts")
-        threshold_mode = choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))
+        rel_or_abs = choice(owner, "threshold_mode", threshold_mode, _THRESHOLD_MODES)
         self.increase_factor = in_range(owner, "increase_factor", increase_factor, 1.0, None,
                                         rule=": a raise multiplies the rate by increase_factor; 1 never raises")
         self.patience_up = as_int(owner, "patience_up", patience_up, 1, " (improving calls before a raise)")
@@ -84,8 +87,8 @@ class PerformanceBasedScheduler(ReduceLROnPlateau):
             require(low <= rate <= high, f"{owner}: the initial rate {rate!r} is outside [min_lr, max_lr] = "
                                          f"[{low!r}, {high!r}]; widen the bounds or change the rate")
         self.num_good_epochs = 0
-        super().__init__(optimizer, mode=mode, factor=factor, patience=patience,  # type: ignore[arg-type]
-                         threshold=threshold, threshold_mode=threshold_mode,  # type: ignore[arg-type]
+        super().__init__(optimizer, mode=plateau_mode, factor=factor, patience=patience,
+                         threshold=threshold, threshold_mode=rel_or_abs,
                          cooldown=cooldown, min_lr=min_lrs)
 
     def step(self, metrics: SupportsFloat, epoch: None = None) -> None:  # type: ignore[override]
@@ -100,4 +103,4 @@ class PerformanceBasedScheduler(ReduceLROnPlateau):
                                        in zip(group_rates(self.optimizer), self.max_lrs, strict=True)])
             self.num_good_epochs = 0
             self.cooldown_counter = self.cooldown
-            self._last_lr = group_rates(self.optimizer)
+            self._last_lr = list(group_rates(self.optimizer))  # list(): typed like torch's list[float | Tensor]

@@ -90,7 +90,7 @@ class CosineAnnealingWarmRestartsAdvanced(CosineAnnealingWarmRestarts):
         """Closed-form rate of every group at integer ``step`` (see the class doc)."""
         return self._rates(*self.cycle_of(step))
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float]:  # type: ignore[override]  # torch: list[float | Tensor]; ours are floats
         """Rates at torch's ``T_cur`` / ``T_i`` (fractional epochs allowed) with the decayed peak."""
         index = self.cycle_of(self.last_epoch)[0]
         return self._rates(index, self.T_cur, self.T_i)

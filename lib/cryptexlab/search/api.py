@@ -15,15 +15,17 @@ overrides. Several datasets (feature sets) give one study each, named ``<study>-
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import load_profile
-from cryptexlab.search.spaces import TrialConfig
-from cryptexlab.search.tuner import SearchResult, run_search
+from cryptexlab.params import OBJECTIVE_DIRECTIONS, SearchMethod, load_profile
 
-METHODS = {"optuna": "tpe", "tpe": "tpe", "gp": "gp", "cmaes": "cmaes", "random": "random", "grid": "grid",
-           "qmc": "qmc"}
+if TYPE_CHECKING:
+    from cryptexlab.search.tuner import SearchResult
+
+#: The seed's method names -> the profile's ``02_search.method``: each sampler by its own name, and
+#: ``optuna`` for TPE (Optuna's default). The command line's ``--method`` takes the same names.
+METHODS: dict[str, str] = {**{m: m for m in get_args(SearchMethod)}, "optuna": "tpe"}
 METRICS = {"mae": "val_mae", "mse": "val_mse", "mape": "val_mape", "directional_accuracy": "val_directional_accuracy",
            "sharpe_ratio": "val_sharpe", "sharpe": "val_sharpe", "training_time": "train_seconds"}
 
@@ -31,6 +33,9 @@ METRICS = {"mae": "val_mae", "mse": "val_mse", "mape": "val_mape", "directional_
 def optimize(mode: str, *, datasets: list[str] | None = None, overrides: list[str] | tuple[str, ...] = (),
              show_progress_bar: bool = True) -> dict[str, Any]:
     """Run the mode's profile (one study per dataset); returns best parameters, value, studies."""
+    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.search.tuner import run_search  # here: the command line reads METHODS without torch
+
     profile = load_profile(mode, overrides=list(overrides))
     results: dict[str, SearchResult] = {}
     for dataset in datasets or [profile.data.feature_set]:
@@ -75,7 +80,7 @@ class OptimizationConfig:
         if self.primary_metric not in METRICS:
             raise ParamsError(f"unknown primary_metric {self.primary_metric!r}; use one of {', '.join(METRICS)}")
         objective = METRICS[self.primary_metric]
-        natural = "maximize" if objective in ("val_sharpe", "val_directional_accuracy") else "minimize"
+        natural = OBJECTIVE_DIRECTIONS[objective]
         if self.direction != natural:
             raise ParamsError(f"{self.primary_metric} is to {natural}, not {self.direction}: a search that "
                               f"{self.direction}s it would look for the worst model")

@@ -37,15 +37,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial
 from pydantic import ValidationError
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import (
+    SLICES,
     TIMELLM_FIELDS,
     TIMELLM_KINDS,
     DataConfig,
@@ -53,6 +55,7 @@ from cryptexlab.params import (
     SearchConfig,
     SearchParam,
     TrainConfig,
+    set_dotted,
 )
 
 
@@ -72,6 +75,37 @@ class TrialConfig:
     def default(cls) -> TrialConfig:
         """Defaults of every slice."""
         return cls(DataConfig(), ModelConfig(), TrainConfig())
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> TrialConfig:
+        """Validate a configuration given as plain data: what :meth:`to_dict` returns, or a notebook's
+        ``data``, ``model`` and ``train`` parameters.
+
+        Example:
+            >>> TrialConfig.from_dict({"data": {}, "model": {"kind": "dlinear"}, "train": {"epochs": 2}}).train.epochs
+            2
+
+        Raises:
+            ParamsError: the keys are not exactly data, model and train.
+            pydantic.ValidationError: a slice breaks its schema's rules.
+        """
+        if set(doc) != set(SLICES):
+            raise ParamsError(f"a trial configuration has the keys {', '.join(SLICES)}, but got {sorted(doc)}")
+        return cls(DataConfig.model_validate(doc["data"]), ModelConfig.model_validate(doc["model"]),
+                   TrainConfig.model_validate(doc["train"]))
+
+    @classmethod
+    def from_trial(cls, trial: FrozenTrial) -> TrialConfig:
+        """The configuration a trial trained with, rebuilt from its ``config`` user attribute.
+
+        Raises:
+            ParamsError: the trial has no configuration (it failed before one was sampled).
+        """
+        if "config" not in trial.user_attrs:
+            reason = trial.user_attrs.get("failure_reason", "none recorded")
+            raise ParamsError(f"trial {trial.number} has no 'config' user attribute (failure reason: {reason}); "
+                              "only trials whose configuration was sampled can be rebuilt, e.g. completed ones")
+        return cls.from_dict(trial.user_attrs["config"])
 
     def to_dict(self) -> dict[str, Any]:
         """The full configuration as plain data."""
@@ -99,16 +133,12 @@ def apply(base: TrialConfig, values: dict[str, Any]) -> TrialConfig:
     doc = {"data": base.data.model_dump(exclude_unset=True), "model": base.model.model_dump(exclude_unset=True),
            "train": base.train.model_dump(exclude_unset=True)}
     for key, value in values.items():
-        parts = key.split(".")
-        if parts[0] not in doc:
+        if key.split(".")[0] not in doc:
             raise InvalidConfiguration(f"invalid combination {values}: {key!r} must start with data., model. or train.")
-        node = doc
-        for i, part in enumerate(parts[:-1]):
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise InvalidConfiguration(f"invalid combination {values}: {'.'.join(parts[:i + 1])} is a value, "
-                                           f"not a section, so {key} cannot be set")
-        node[parts[-1]] = value
+        try:
+            set_dotted(doc, key, value)
+        except ParamsError as exc:
+            raise InvalidConfiguration(f"invalid combination {values}: {exc}") from None
     if doc["model"].get("kind", ModelConfig().kind) not in TIMELLM_KINDS:
         for name in set(TIMELLM_FIELDS) - {k.removeprefix("model.") for k in values}:
             doc["model"].pop(name, None)
@@ -116,7 +146,7 @@ def apply(base: TrialConfig, values: dict[str, Any]) -> TrialConfig:
         doc["train"].pop("loss_params", None)
     slices: dict[str, Any] = {}
     rules: list[str] = []
-    for name, schema in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+    for name, schema in SLICES.items():
         try:
             slices[name] = schema.model_validate(doc[name])
         except ValidationError as exc:

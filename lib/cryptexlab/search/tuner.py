@@ -31,17 +31,15 @@ from typing import Any, NoReturn
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cryptexlab.data.source import load_features
-from cryptexlab.data.windows import Windows, make_windows
+from cryptexlab.data.prepare import load_windows
+from cryptexlab.data.windows import Windows
 from cryptexlab.errors import CryptexError, ParamsError
-from cryptexlab.params import SearchConfig
+from cryptexlab.params import OBJECTIVE_DIRECTIONS, TIMELLM_KINDS, SearchConfig
 from cryptexlab.paths import STUDIES_DIR
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
 from cryptexlab.training import ExperimentResult, run_experiment
 from cryptexlab.versions import package_versions
 
-DIRECTIONS = {"val_mae": "minimize", "val_mse": "minimize", "val_mape": "minimize",
-              "val_directional_accuracy": "maximize", "val_sharpe": "maximize", "train_seconds": "minimize"}
 VERSIONED = ("cryptexlab", "optuna", "torch", "transformers", "numpy", "pandas")
 Runner = Callable[..., ExperimentResult]
 
@@ -129,7 +127,7 @@ def open_study(base: TrialConfig, search: SearchConfig) -> optuna.Study:
     """Create or load the study; refuse to mix data specifications under one name."""
     storage, _ = storage_for(search)
     study = optuna.create_study(study_name=search.study_name, storage=storage, load_if_exists=True,
-                                directions=[DIRECTIONS[o] for o in search.objectives],
+                                directions=[OBJECTIVE_DIRECTIONS[o] for o in search.objectives],
                                 sampler=make_sampler(search), pruner=make_pruner(search))
     fingerprint = base.fingerprint()
     known = study.user_attrs.get("data_fingerprint")
@@ -274,7 +272,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
             _fail(trial, result.stop_reason)
         values = tuple(_objective_value(o, result) for o in search.objectives)
         if any(not math.isfinite(v) for v in values):
-            _fail(trial, f"non-finite objective {dict(zip(search.objectives, values))}")
+            _fail(trial, f"non-finite objective {dict(zip(search.objectives, values, strict=True))}")
         return values[0] if single else values
 
     return objective
@@ -328,7 +326,7 @@ def _estimate(config: TrialConfig) -> tuple[float, int]:
     estimated (0).
     """
     w = config.data.windows
-    if not config.model.kind.startswith("timellm"):
+    if config.model.kind not in TIMELLM_KINDS:
         from cryptexlab.models.baselines import build_baseline
 
         net = build_baseline(config.model.kind, w.seq_len, w.pred_len)
@@ -350,8 +348,7 @@ def _windows(cache: dict[str, Windows], config: TrialConfig) -> Windows:
     if key not in cache:
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
-        _, feats = load_features(config.data)
-        cache[key] = make_windows(feats.frame, config.data)
+        cache[key] = load_windows(config.data)
     return cache[key]
 
 

@@ -1,0 +1,134 @@
+"""Loading a profile: YAML, ``-p`` overrides, validation, and errors that name key, value, rule and file."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cryptexlab.errors import ParamsError
+from cryptexlab.params._checks import check_profile
+from cryptexlab.params._keys import set_dotted
+from cryptexlab.params._profile import NOTEBOOK_SECTIONS, Profile
+from cryptexlab.paths import PARAMS_DIR, resolve
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles in ``params/``."""
+    return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+
+
+def profile_path(name_or_path: str | Path) -> Path:
+    """``quick`` -> ``params/quick.yaml``; a path to a YAML file is returned resolved."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or "/" in text:
+        path = resolve(text)
+    else:
+        path = PARAMS_DIR / f"{text}.yaml"
+    if not path.is_file():
+        raise ParamsError(
+            f"no profile {text!r} (looked for {path}); available profiles: "
+            f"{', '.join(available_profiles())}"
+        )
+    return path
+
+
+def load_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Profile:
+    """Load, override and validate a profile.
+
+    Args:
+        name_or_path: A profile name in ``params/`` (``"quick"``) or a YAML path.
+        overrides: ``"dotted.key=value"`` strings; values are parsed as YAML scalars.
+
+    Raises:
+        ParamsError: naming the file or override, the key, the value and the rule.
+    """
+    path = profile_path(name_or_path)
+    raw = _read_yaml(path)
+    profile = _validate(raw, source=str(path))
+    if not overrides:
+        return profile
+    merged = copy.deepcopy(raw)
+    for item in overrides:
+        _apply_override(merged, item)
+    return _validate(merged, source=f"{path} with -p {' -p '.join(overrides)}")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: a profile must be a mapping of keys, got {type(raw).__name__}")
+    return raw
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    """Set ``a.b.c=value`` in the nested dict ``raw`` (value parsed as YAML)."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ParamsError(
+            f"override {item!r} must look like key=value, e.g. -p data.path=data/candles.csv"
+        )
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"override {item!r}: value {text!r} is not a YAML scalar: {exc}") from None
+    try:
+        set_dotted(raw, key.strip(), value)
+    except ParamsError as exc:
+        raise ParamsError(f"override {item!r}: {exc}") from None
+
+
+def _validate(raw: dict[str, Any], source: str) -> Profile:
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError("\n".join(_describe(err, source) for err in exc.errors())) from None
+    explicit = {a for f in profile.model_fields_set if (a := Profile.model_fields[f].alias)} & set(NOTEBOOK_SECTIONS)
+    stray = sorted(explicit - set(profile.notebooks))
+    if stray:
+        raise ParamsError(
+            f"{source}: section(s) {stray} are set but those notebooks are not in "
+            f"notebooks={profile.notebooks}; add them to notebooks or remove the sections"
+        )
+    check_profile(profile, source)
+    return profile
+
+
+def _describe(err: Any, source: str) -> str:
+    """One readable line per pydantic error: key, value, rule, file."""
+    loc = tuple(err["loc"])
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        where = f" under '{'.'.join(map(str, loc[:-1]))}'" if loc[:-1] else ""
+        return f"{source}: unknown key '{dotted}'. Allowed keys{where}: {', '.join(allowed)}"
+    rule = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{source}: required key '{dotted}' is missing"
+    if err["type"] == "value_error" and not loc:  # a rule across sections: it names its keys and values
+        return f"{source}: {rule}"
+    if err["type"] == "value_error" and isinstance(err.get("input"), dict):  # a rule across a section's keys
+        return f"{source}: {dotted}: {rule}"
+    return f"{source}: {dotted} = {err.get('input')!r} is invalid: {rule}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Keys accepted at a location of the profile (aliases where fields have them)."""
+    model: Any = Profile
+    for part in loc:
+        if isinstance(part, int):  # an item of a list section, e.g. data.external.0
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        annotation = fields[part].annotation if part in fields else None
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [f.alias or n for n, f in model.model_fields.items()]

@@ -1,0 +1,70 @@
+"""The ``model`` section: Time-LLM (or an ablation) or a baseline, and which kinds are which."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from cryptexlab.params._base import Section
+
+#: Every model kind: the Time-LLM kinds (the keys of TIMELLM_VARIANTS) and the baselines
+#: (cryptexlab.models.baselines.BASELINES).
+ModelKind = Literal["timellm", "timellm_no_llm", "timellm_attention", "dlinear", "linear", "random_walk", "drift",
+                    "seasonal_naive"]
+#: Time-LLM model kind -> the variant of ``cryptexlab.models.timellm.TimeLLM`` it builds (with a backbone); the
+#: other kinds are baselines, which use only ``kind``.
+TIMELLM_VARIANTS: dict[str, str] = {"timellm": "llm", "timellm_no_llm": "no_llm", "timellm_attention": "attention"}
+#: The model kinds built as Time-LLM.
+TIMELLM_KINDS: tuple[str, ...] = tuple(TIMELLM_VARIANTS)
+
+
+class ModelConfig(Section):
+    """The forecaster of a trial: Time-LLM (or an ablation), or a baseline.
+
+    ``e_layers`` is the number of stacked reprogramming (cross-attention) layers; ``d_layers``
+    the number of layers of the output head (1 = the reference's single linear layer), and
+    ``activation`` the non-linearity between head layers (GELU when null), so it must be left
+    out when ``d_layers`` is 1 (it would do nothing). seq_len and pred_len come from ``data.windows``.
+    """
+
+    kind: ModelKind = "timellm"
+    llm_model: str = Field("MINILM", description="registry name, hub id or local folder")
+    llm_layers: int = Field(2, ge=1, le=64)
+    d_model: int = Field(16, ge=1, le=1024)
+    d_ff: int = Field(32, ge=1, le=4096)
+    n_heads: int = Field(8, ge=1, le=64)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    patch_len: int = Field(16, ge=1, le=512)
+    stride: int = Field(8, ge=1, le=512)
+    num_tokens: int = Field(1000, ge=1, le=100_000)
+    e_layers: int = Field(1, ge=1, le=8)
+    d_layers: int = Field(1, ge=1, le=4)
+    activation: Literal["gelu", "relu", "tanh"] | None = Field(None, description="between head layers; null = gelu")
+    prompt: bool = True
+    description: str = Field(
+        "Bitcoin (BTC-USDT) hourly candles from the Binance.us exchange; volume is in BTC.",
+        description="dataset description of the prompt",
+    )
+    backbone_dropout: bool = Field(False, description="apply the frozen backbone's dropout while training")
+    fast: bool = Field(True, description="exact shortcuts (fused attention, partial last layer, cached prototypes)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelConfig:
+        if self.kind not in TIMELLM_KINDS:
+            fields = type(self).model_fields
+            stray = [f"{n}={getattr(self, n)!r}" for n in fields if n in self.model_fields_set and n != "kind"
+                     and getattr(self, n) != fields[n].default]
+            if stray:
+                raise ValueError(
+                    f"kind={self.kind!r} is a baseline and ignores the Time-LLM field(s) {', '.join(stray)}; "
+                    f"remove them, or choose one of the kinds {', '.join(TIMELLM_KINDS)}")
+        if self.stride > self.patch_len:
+            raise ValueError(f"stride={self.stride} must be at most patch_len={self.patch_len} (patches would skip data)")
+        if self.activation is not None and self.d_layers == 1:
+            raise ValueError("activation only acts between head layers: set d_layers >= 2 or leave activation out")
+        return self
+
+
+#: The fields of ModelConfig that only Time-LLM kinds use (every field but ``kind``).
+TIMELLM_FIELDS: tuple[str, ...] = tuple(n for n in ModelConfig.model_fields if n != "kind")
