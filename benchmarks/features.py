@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import versions, write  # noqa: E402
-
 from cryptexlab.data.candles import load_candles  # noqa: E402
 from cryptexlab.data.features import FEATURE_SETS, FeatureOptions, build_features  # noqa: E402
 from cryptexlab.data.windows import make_windows  # noqa: E402

@@ -28,7 +28,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, versions, write  # noqa: E402
-
 from cryptexlab.data.prepare import load_windows  # noqa: E402
 from cryptexlab.params import load_profile  # noqa: E402
 from cryptexlab.paths import REPO_ROOT, SHARED_DATA_DIR  # noqa: E402

@@ -21,7 +21,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import versions, write  # noqa: E402
-
 from cryptexlab.data.candles import load_candles  # noqa: E402
 from cryptexlab.data.synthetic import write_cryptex_csv  # noqa: E402
 from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, SearchParam, TrainConfig  # noqa: E402
@@ -56,7 +55,7 @@ def main() -> None:
             print(f"seed {seed}: tpe {curves['tpe'][-1][-1]:.3f}  random {curves['random'][-1][-1]:.3f}")
     mean = {m: list(np.mean(c, axis=0)) for m, c in curves.items()}
     finals = {m: [c[-1] for c in cs] for m, cs in curves.items()}
-    ahead = sum(t < r for t, r in zip(finals["tpe"], finals["random"])) / SEEDS
+    ahead = sum(t < r for t, r in zip(finals["tpe"], finals["random"], strict=True)) / SEEDS
     write("sample_efficiency", {
         "configuration": {"seeds": SEEDS, "budget": BUDGET, "objective": "val MAE of DLinear baseline, 1 epoch, real "
                           "hourly file (last 6000 bars), seq 48 -> 24", "space": [p.model_dump() for p in SPACE]},

@@ -35,7 +35,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import versions, write  # noqa: E402
-
 from cryptexlab.models.backbones import load_backbone  # noqa: E402
 from cryptexlab.models.timellm import TimeLLM  # noqa: E402
 from cryptexlab.params import ModelConfig  # noqa: E402

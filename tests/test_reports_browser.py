@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def chromium_dom(page: Path) -> str:
 def plotly_divs(dom: str) -> list[str]:
     """The inner HTML of every plotly figure div (up to the next figure)."""
     starts = [m.start() for m in re.finditer(r'<div[^>]*class="[^"]*plotly-graph-div', dom)]
-    return [dom[a:b] for a, b in zip(starts, starts[1:] + [len(dom)])]
+    return [dom[a:b] for a, b in pairwise([*starts, len(dom)])]
 
 
 def test_report_loads_nothing_from_the_network(smoke_run) -> None:

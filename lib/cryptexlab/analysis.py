@@ -20,10 +20,10 @@ import plotly.graph_objects as go
 from optuna.trial import TrialState
 
 from cryptexlab.data.windows import Windows
-from cryptexlab.params import ModelConfig, TrainConfig
+from cryptexlab.params import ModelConfig, ModelKind, TrainConfig
 from cryptexlab.training import run_experiment
 
-BASELINE_KINDS = ("random_walk", "drift", "seasonal_naive", "dlinear", "timellm_no_llm")
+BASELINE_KINDS: tuple[ModelKind, ...] = ("random_walk", "drift", "seasonal_naive", "dlinear", "timellm_no_llm")
 
 
 def study_figures(study: optuna.Study, objective_names: list[str] | None = None) -> dict[str, go.Figure]:
@@ -71,7 +71,7 @@ def failures_table(study: optuna.Study) -> pd.DataFrame:
 
 def compare_with_baselines(best_val: dict[str, float], best_walk: dict[str, float], data: Any,
                            windows: Windows, train: TrainConfig,
-                           kinds: tuple[str, ...] = BASELINE_KINDS) -> pd.DataFrame:
+                           kinds: tuple[ModelKind, ...] = BASELINE_KINDS) -> pd.DataFrame:
     """Validation metrics of the best trial beside every baseline, trained on the same windows.
 
     The trainable baselines get the same training budget as the search's base configuration.

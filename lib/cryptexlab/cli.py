@@ -234,8 +234,12 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
     exchange = make_exchange(args.exchange)
     with tqdm(desc=f"{args.exchange} {args.symbol} {args.timeframe}", unit=" bars") as bar:
-        summary = fetch_candles(exchange, args.symbol, args.timeframe, args.since, Path(args.out),
-                                progress=lambda n, last: (setattr(bar, "n", n), bar.set_postfix_str(str(last))))
+
+        def progress(n: int, last: Any) -> None:
+            bar.n = n
+            bar.set_postfix_str(str(last))
+
+        summary = fetch_candles(exchange, args.symbol, args.timeframe, args.since, Path(args.out), progress=progress)
     verb = "appended" if summary.resumed else "wrote"
     print(f"{verb} {summary.rows_written:,} bars ({summary.first} to {summary.last}) to {args.out} "
           f"in {summary.pages} pages, {summary.retries} retries")

@@ -30,11 +30,15 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Subset
 
 from cryptexlab.errors import ParamsError
+
+if TYPE_CHECKING:
+    from cryptexlab.data.windows import Samples
 
 
 def budget_windows(n_windows: int, stride: int, cap: int | None) -> np.ndarray:
@@ -89,7 +93,7 @@ class EvalBudget:
                 rule = f"windows {self.stride} bars apart" + (f", thinned evenly to {self.cap}" if thinned else "")
         return {"used": self.used, "of": self.of, "stride": self.stride, "cap": self.cap, "rule": rule}
 
-    def subset(self, dataset: Dataset, channels: int = 1) -> Dataset:
+    def subset(self, dataset: Samples, channels: int = 1) -> Samples:
         """The budgeted samples of a window dataset (every channel of each kept window)."""
         if self.used == self.of:
             return dataset

@@ -15,7 +15,7 @@ import math
 import optuna
 import pandas as pd
 import plotly.graph_objects as go
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.data.windows import Windows
 from cryptexlab.params import SchedulerConfig, SearchConfig
@@ -39,10 +39,16 @@ def best_or_default(base: TrialConfig, search: SearchConfig) -> tuple[TrialConfi
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if len(t.values) == 1]
     if not done:
         return base, f"the profile's configuration (study {search.study_name!r} has no finished trial)"
-    best = min(done, key=lambda t: t.value) if study.direction.name == "MINIMIZE" else max(done, key=lambda t: t.value)
+    best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
     config = apply(TrialConfig.from_trial(best), {"train.epochs": base.train.epochs,  # the notebook's budget
                                                   "train.max_train_windows": base.train.max_train_windows})
     return config, f"trial {best.number} of study {search.study_name!r} (val {best.value:.6g})"
+
+
+def _value(trial: FrozenTrial) -> float:
+    """The value of a complete single-objective trial (never None)."""
+    assert trial.value is not None
+    return trial.value
 
 
 def schedule_curves(schedules: list[SchedulerConfig], steps: int, base_lr: float,

@@ -49,7 +49,7 @@ import torch
 from torch import nn
 
 from cryptexlab.data.prepare import load_windows
-from cryptexlab.data.windows import WindowDataset, Windows, make_loader
+from cryptexlab.data.windows import Samples, WindowDataset, Windows, make_loader
 from cryptexlab.errors import ParamsError
 from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
@@ -189,7 +189,7 @@ def steps_per_epoch(train: TrainConfig, windows: Windows) -> int:
     return math.ceil(n / train.batch_size)
 
 
-def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cfg: TrainConfig,
+def _fit(net: nn.Module, windows: Windows, val_set: Samples, cfg: TrainConfig,
          loss_fn: nn.Module, device: torch.device, result: ExperimentResult, report: Report | None,
          start: float) -> None:
     # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
@@ -221,7 +221,7 @@ def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cf
             if schedule.needs is None:
                 schedule.scheduler.step()
             elif schedule.needs == "train_loss":
-                schedule.scheduler.step(loss.item())
+                schedule.scheduler.step(loss.item())  # type: ignore[arg-type]  # metric-driven: step(metric); the handle is typed LRScheduler
             if cfg.timeout_s is not None and time.perf_counter() - start > cfg.timeout_s:
                 result.stop_reason = "timeout"
                 break
@@ -232,7 +232,7 @@ def _fit(net: nn.Module, windows: Windows, val_set: torch.utils.data.Dataset, cf
         result.curve.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                              "lr": lr, "seconds": time.perf_counter() - start})
         if schedule.needs == "val_loss":
-            schedule.scheduler.step(val_loss)
+            schedule.scheduler.step(val_loss)  # type: ignore[arg-type]  # metric-driven: step(metric); the handle is typed LRScheduler
         if val_loss < best:
             best, stale, result.best_epoch = val_loss, 0, epoch
             best_state = copy.deepcopy({k: v for k, v in net.state_dict().items()})
@@ -264,7 +264,7 @@ def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tens
     return loss_fn(pred, y)
 
 
-def _mean_loss(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset, loss_fn: nn.Module,
+def _mean_loss(net: nn.Module, windows: Windows, dataset: Samples, loss_fn: nn.Module,
                device: torch.device, batch_size: int) -> float:
     net.eval()
     total, count = 0.0, 0
@@ -275,7 +275,7 @@ def _mean_loss(net: nn.Module, windows: Windows, dataset: torch.utils.data.Datas
     return total / count
 
 
-def _evaluate(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset, device: torch.device,
+def _evaluate(net: nn.Module, windows: Windows, dataset: Samples, device: torch.device,
               quantiles: tuple[float, ...], batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
     """Metrics of the model and of the random walk on the given windows, in price units."""
     pred, target, last = predict(net, windows, dataset, device, quantiles, batch_size)
@@ -285,7 +285,7 @@ def _evaluate(net: nn.Module, windows: Windows, dataset: torch.utils.data.Datase
             forecast_metrics(walk, target, last, returns=returns))
 
 
-def predict(net: nn.Module, windows: Windows, dataset: torch.utils.data.Dataset,
+def predict(net: nn.Module, windows: Windows, dataset: Samples,
             device: torch.device | None = None, quantiles: tuple[float, ...] = (), batch_size: int = 256
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(forecast, target, last observed value), each in the target's own units, for every window given.
@@ -321,7 +321,7 @@ def model_input(windows: Windows, x: torch.Tensor) -> torch.Tensor:
 
 
 def _epoch_subset(dataset: WindowDataset, limit: int | None, generator: torch.Generator,
-                  contiguous: bool = False) -> torch.utils.data.Dataset:
+                  contiguous: bool = False) -> Samples:
     """``limit`` random training windows; a random run of consecutive windows when ``contiguous``."""
     if limit is None or limit >= len(dataset):
         return dataset

@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeAlias, overload
 
 import numpy as np
 import pandas as pd
 import ta
 
-Frame = pd.DataFrame
+Frame: TypeAlias = pd.DataFrame
 
 
 class Candles:
@@ -40,6 +41,10 @@ class Candles:
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
 
+    @overload
+    def __getitem__(self, key: str) -> pd.Series: ...
+    @overload
+    def __getitem__(self, key: list[str]) -> Frame: ...
     def __getitem__(self, key: str | list[str]) -> pd.Series | Frame:
         return self.frame[key]
 
@@ -75,6 +80,11 @@ def _safe_div(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a / b.replace(0.0, np.nan)).fillna(0.0).where(a.notna() & b.notna())
 
 
+def _with_window(f: Callable[[Candles, int], pd.Series], w: int) -> Callable[[Candles], pd.Series]:
+    """``f`` with its window bound now (a bare lambda in a loop would see the last ``w``)."""
+    return lambda c: f(c, w)
+
+
 def _log_ret(c: Candles) -> pd.Series:
     return np.log(c["close"]).diff()
 
@@ -101,10 +111,10 @@ def _specs() -> list[FeatureSpec]:
     # ---- trend
     for w in (5, 10, 20, 50, 100, 200):
         out.append(S(f"sma_ratio_{w}", "trend", f"close / SMA(close, {w}) - 1",
-                     lambda c, w=w: c["close"] / tr.SMAIndicator(c["close"], w).sma_indicator() - 1))
+                     _with_window(lambda c, w: c["close"] / tr.SMAIndicator(c["close"], w).sma_indicator() - 1, w)))
     for w in (12, 26, 50):
         out.append(S(f"ema_ratio_{w}", "trend", f"close / EMA(close, {w}) - 1",
-                     lambda c, w=w: c["close"] / tr.EMAIndicator(c["close"], w).ema_indicator() - 1))
+                     _with_window(lambda c, w: c["close"] / tr.EMAIndicator(c["close"], w).ema_indicator() - 1, w)))
     out += [
         S("macd", "trend", "MACD(12, 26) / close", lambda c: c.macd.macd() / c["close"]),
         S("macd_signal", "trend", "MACD signal line (9) / close", lambda c: c.macd.macd_signal() / c["close"]),
@@ -126,9 +136,9 @@ def _specs() -> list[FeatureSpec]:
     ]
     # ---- momentum
     for w in (7, 14, 21):
-        out.append(S(f"rsi_{w}", "momentum", f"RSI({w})", lambda c, w=w: mo.RSIIndicator(c["close"], w).rsi()))
+        out.append(S(f"rsi_{w}", "momentum", f"RSI({w})", _with_window(lambda c, w: mo.RSIIndicator(c["close"], w).rsi(), w)))
     for w in (1, 6, 12, 24):
-        out.append(S(f"roc_{w}", "momentum", f"rate of change over {w} bars, %", lambda c, w=w: mo.ROCIndicator(c["close"], w).roc()))
+        out.append(S(f"roc_{w}", "momentum", f"rate of change over {w} bars, %", _with_window(lambda c, w: mo.ROCIndicator(c["close"], w).roc(), w)))
     out += [
         S("stoch_k", "momentum", "stochastic %K (14)", lambda c: mo.StochasticOscillator(c["high"], c["low"], c["close"]).stoch()),
         S("stoch_d", "momentum", "stochastic %D (3-bar mean of %K)", lambda c: mo.StochasticOscillator(c["high"], c["low"], c["close"]).stoch_signal()),
@@ -162,7 +172,7 @@ def _specs() -> list[FeatureSpec]:
     ]
     for w in (6, 12, 24, 72, 168):
         out.append(S(f"realised_vol_{w}", "volatility", f"std of log returns over {w} bars",
-                     lambda c, w=w: _realised_vol(c, w)))
+                     _with_window(_realised_vol, w)))
     # ---- volume
     out += [
         S("log_volume", "volume", "log(1 + volume)", lambda c: np.log1p(c["volume"])),

@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         s = self.window_start(i) + self.seq_len
         return range(s, s + self.pred_len)
 
-    def target_samples(self) -> WindowDataset | Subset[tuple[torch.Tensor, torch.Tensor]]:
+    def target_samples(self) -> Samples:
         """One sample per window, in time order, whose y is the target: the dataset itself in
         multivariate mode, the target feature's samples in channel_independent mode."""
         if self.mode != "channel_independent":
@@ -90,6 +91,10 @@ class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             x = self.values[s:e]
             y = self.values[e:e + self.pred_len, self.target]
         return torch.from_numpy(x), torch.from_numpy(y)
+
+
+#: What the loaders and the runner read: a period's windows or a subset of its samples (both sized).
+Samples: TypeAlias = WindowDataset | Subset[tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,7 @@ def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
                    periods=periods)
 
 
-def make_loader(dataset: WindowDataset, batch_size: int, *, train: bool, seed: int = 0,
+def make_loader(dataset: Samples, batch_size: int, *, train: bool, seed: int = 0,
                 drop_last: bool = False) -> DataLoader:
     """A DataLoader: shuffled with a seeded generator for training; in order, every window, otherwise."""
     if not train and drop_last:

@@ -81,11 +81,13 @@ class Backbone:
     @property
     def width(self) -> int:
         """Hidden size d_llm."""
-        return int(self.model.config.hidden_size)
+        config: Any = self.model.config  # a transformers PretrainedConfig (the model is typed as a Module)
+        return int(config.hidden_size)
 
     def word_embeddings(self) -> nn.Embedding:
         """The input token embedding table (vocab_size x d_llm)."""
-        return self.model.get_input_embeddings()
+        model: Any = self.model  # a transformers PreTrainedModel: get_input_embeddings is known only at runtime
+        return model.get_input_embeddings()
 
     def word_embeddings_t(self) -> torch.Tensor:
         """The embedding table transposed, (d_llm x vocab), contiguous; cached (it is frozen)."""
@@ -187,7 +189,8 @@ def load_backbone(name_or_path: str, llm_layers: int) -> Backbone:
     """
     source = resolve_backbone(name_or_path)
     full, tokenizer = _load_full(source)
-    family, attr, causal = FAMILIES[full.config.model_type]
+    config: Any = full.config  # a transformers PretrainedConfig (the model is typed as a Module)
+    family, attr, causal = FAMILIES[config.model_type]
     layers = _get(full, attr)
     if not 1 <= llm_layers <= len(layers):
         raise ParamsError(f"llm_layers={llm_layers} is out of range: {name_or_path} has {len(layers)} layers")
@@ -199,10 +202,11 @@ def _truncated_view(full: nn.Module, attr: str, n: int) -> nn.Module:
     """Shallow copies along the path to the layer list; parameters are shared, lists are not."""
     view = copy.copy(full)
     view._modules = dict(full._modules)
-    view.config = copy.copy(full.config)
-    view.config.num_hidden_layers = n
-    if hasattr(view.config, "n_layer"):
-        view.config.n_layer = n
+    config: Any = copy.copy(full.config)  # a transformers PretrainedConfig (the model is typed as a Module)
+    config.num_hidden_layers = n
+    if hasattr(config, "n_layer"):
+        config.n_layer = n
+    view.config = config
     parent, orig = view, full
     parts = attr.split(".")
     for part in parts[:-1]:

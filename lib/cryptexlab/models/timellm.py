@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,9 @@ from cryptexlab.models.backbones import Backbone
 from cryptexlab.models.llm_forward import run_backbone
 from cryptexlab.models.prompt import PromptBuilder
 from cryptexlab.params import TIMELLM_VARIANTS, ModelConfig
+
+if TYPE_CHECKING:
+    from transformers import Cache
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -139,6 +143,7 @@ class TimeLLM(nn.Module):
     """Time-LLM forecaster. Input (B, seq_len, N), output (B, pred_len, N) (or (..., n_outputs))."""
 
     trainable = True
+    backbone: Backbone  # set with object.__setattr__ in __init__: frozen and shared, not a submodule
 
     def __init__(self, config: ModelConfig, seq_len: int, pred_len: int, backbone: Backbone,
                  variant: str = "llm", n_outputs: int = 1) -> None:
@@ -167,7 +172,7 @@ class TimeLLM(nn.Module):
         self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len,
                                     split=backbone.causal) if config.prompt and variant == "llm" else None
         self._prototype_cache: torch.Tensor | None = None
-        self._prefix_cache: object | None = None  # key/value cache of the static prompt head (causal)
+        self._prefix_cache: Cache | None = None  # key/value cache of the static prompt head (causal)
 
     def train(self, mode: bool = True) -> TimeLLM:
         """Switch mode; the frozen backbone trains only with ``backbone_dropout``; drop cached prototypes."""
@@ -230,6 +235,7 @@ class TimeLLM(nn.Module):
         """Causal backbones: [static head][statistics][patches]; the head's key/value cache is
         computed once and reused when ``fast`` (exact: a causal head never sees what follows)."""
         s = embeds.shape[0]
+        assert self.prompt is not None  # only called with a (split) prompt
         static_ids = self.prompt.static_ids.to(embeds.device)
         head_mask = torch.ones(s, static_ids.shape[1], dtype=mask.dtype, device=mask.device)
         full_mask = torch.cat([head_mask, mask], dim=1)
@@ -241,7 +247,7 @@ class TimeLLM(nn.Module):
         out = self.backbone.model(inputs_embeds=embeds, attention_mask=full_mask, cache=cache, use_cache=True)
         return out.last_hidden_state[:, -self.n_patches:]
 
-    def _static_head_cache(self, static_ids: torch.Tensor) -> object:
+    def _static_head_cache(self, static_ids: torch.Tensor) -> Cache:
         """A fresh copy of the static head's cache (recomputed when the backbone applies dropout)."""
         if self._prefix_cache is None or self.backbone.model.training:
             with torch.no_grad():

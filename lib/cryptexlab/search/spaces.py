@@ -249,7 +249,9 @@ def custom(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> Tria
 
 def _suggest(trial: optuna.Trial, p: SearchParam) -> Any:
     if p.type == "categorical":
+        assert p.choices is not None  # SearchParam's validator requires choices for a categorical
         return trial.suggest_categorical(p.name, p.choices)
+    assert p.low is not None and p.high is not None  # SearchParam's validator requires low and high otherwise
     if p.type == "int":
         return trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)
     return trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
