@@ -267,6 +267,20 @@ def test_memory_budget_and_param_limit_fail_before_training(tmp_path) -> None:
                    show_progress_bar=False)
     assert r.summary["failures"] == {"param_limit": 2} and not trained
     assert r.study.trials[0].user_attrs["constraint"][1] > 0
+    constraints = r.study.trials[0].constraints  # Trial.set_constraint, which TPE and GP read
+    assert constraints["memory_over_budget_mib"] == -1.0 and constraints["params_over_limit"] > 0
+
+
+@pytest.mark.parametrize("method", ["tpe", "gp"])
+def test_constrained_samplers_use_no_deprecated_api(method) -> None:
+    import warnings
+
+    from cryptexlab.search.tuner import make_sampler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # Optuna 5 deprecates constraints_func
+        sampler = make_sampler(SearchConfig(method=method, memory_budget_mib=100.0, max_trainable_params=10))
+    assert getattr(sampler, "_constraints_func", None) is None
 
 
 def test_resume_runs_only_the_missing_trials(tmp_path) -> None:

@@ -78,7 +78,7 @@ class SearchConfig(Section):
     import_from: str | None = Field(None, description="study (same storage) whose trials seed this one")
     memory_budget_mib: float | None = Field(None, gt=0)
     max_trainable_params: int | None = Field(None, ge=1)
-    terminator: bool = Field(False, description="stop when improvement falls below the noise")
+    terminator: bool = Field(False, description="stop when improvement falls below the noise (optuna.terminator, which Optuna deprecates since 4.9: kept as it is, nothing new built on it)")
     llm_choices: list[str] = Field(default_factory=lambda: ["MINILM"], min_length=1)
     seq_len_choices: list[int] = Field(default_factory=lambda: [48, 96], min_length=1)
     pred_len_choices: list[int] | None = Field(None, description="null: pred_len stays as in data.windows")

@@ -84,13 +84,17 @@ class SearchResult:
 
 
 def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:
-    """The seeded sampler of ``search.method``; constraints feed TPE, GP and random-free methods."""
+    """The seeded sampler of ``search.method``.
+
+    TPE and GP read the budgets' constraints that each trial sets (``Trial.set_constraint``, Optuna 5;
+    ``constraints_func`` is deprecated there); the other methods ignore them, and an infeasible
+    configuration is never trained whatever the method.
+    """
     seed = search.seed
-    constraints = _constraints if (search.memory_budget_mib or search.max_trainable_params) else None
     if search.method == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints)
+        return optuna.samplers.TPESampler(seed=seed)
     if search.method == "gp":
-        return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints)
+        return optuna.samplers.GPSampler(seed=seed)
     if search.method == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if search.method == "random":
@@ -313,6 +317,8 @@ def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfi
     trial.set_user_attr("memory_estimate_mib", total_mib)
     trial.set_user_attr("trainable_params", params)
     trial.set_user_attr("constraint", [float(over_memory), float(over_params)])
+    trial.set_constraint("memory_over_budget_mib", float(over_memory))  # <= 0 feasible, read by TPE and GP
+    trial.set_constraint("params_over_limit", float(over_params))
     if over_memory > 0:
         _fail(trial, f"memory_budget: estimate {total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
     if over_params > 0:
@@ -338,9 +344,6 @@ def _estimate(config: TrialConfig) -> tuple[float, int]:
     est = estimate_memory(config.model, w.seq_len, w.pred_len, config.train.batch_size, facts)
     return est.total / 2**20, est.trainable_params
 
-
-def _constraints(trial: FrozenTrial) -> list[float]:
-    return list(trial.user_attrs.get("constraint", [0.0, 0.0]))
 
 
 def _windows(cache: dict[str, Windows], config: TrialConfig) -> Windows:
