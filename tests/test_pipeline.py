@@ -84,10 +84,14 @@ def test_failing_notebook_is_reported_and_exits_nonzero(tmp_path) -> None:
 def test_kernels_are_quiet_on_the_console(tmp_path) -> None:
     """Kernels talk over local IPC sockets: ipykernel's "running over TCP without encryption" never prints."""
     notebooks = tmp_path / "nb"
-    _notebook(notebooks, "01_data", ALL_PARAMS, "import sys; print('to the notebook', file=sys.stderr)")
+    body = ("import sys; print('to the notebook', file=sys.stderr)\n"
+            "from ipykernel.kernelapp import IPKernelApp\n"
+            "IPKernelApp.instance().log.error('kernel console probe')  # as 'KeyboardInterrupt caught in kernel' is")
+    _notebook(notebooks, "01_data", ALL_PARAMS, body)
     proc = _run("--profile", "smoke", "--only", "01_data", "--notebooks", str(notebooks), "--reports", str(tmp_path / "rep"))
     assert proc.returncode == 0, proc.stderr
     assert "without encryption" not in proc.stderr and "TCP" not in proc.stderr
+    assert "kernel console probe" not in proc.stderr  # the kernel's own log stays off the console
     run_dir = (tmp_path / "rep" / "latest").resolve()
     page = (run_dir / "01_data.html").read_text()
     assert "[cell 4] to the notebook" in page  # (cell 2 is papermill's injected parameters) the notebook's own stderr went to the page's log section

@@ -65,6 +65,16 @@ class LocalKernelManager(AsyncKernelManager):
     def _transport_default(self) -> str:
         return "ipc"
 
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """The kernel's command line, with its own console log limited to critical messages.
+
+        jupyter_client interrupts (SIGINT) every kernel it shuts down; a kernel busy with a widget's
+        comm message at that moment logs "KeyboardInterrupt caught in kernel" to the console. What a
+        notebook prints and every error of its cells still reach the notebook; a dead kernel is
+        still reported by papermill.
+        """
+        return super().format_kernel_cmd([*(extra_arguments or []), "--IPKernelApp.log_level=CRITICAL"])
+
 
 def check_parameters(profile: Profile, names: list[str], notebooks_dir: Path) -> None:
     """Refuse any parameter a notebook does not declare in its ``parameters`` cell.
