@@ -1,0 +1,97 @@
+"""Splitters over windows: exact folds, scikit-learn agreement, no shared rows between train and test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import TimeSeriesSplit
+
+from cryptexlab.cv import ExpandingWindowSplit, PurgedKFold, SlidingWindowSplit
+from cryptexlab.errors import ParamsError
+
+
+def folds(cv, n: int) -> list[tuple[list[int], list[int]]]:
+    return [(tr.tolist(), te.tolist()) for tr, te in cv.split(np.zeros(n))]
+
+
+def rows(windows: np.ndarray, span: int) -> set[int]:
+    return {r for w in windows.tolist() for r in range(w, w + span)}
+
+
+def test_expanding_exact_folds() -> None:
+    cv = ExpandingWindowSplit(3, seq_len=2, pred_len=1, test_size=2)
+    assert folds(cv, 10) == [([0, 1], [4, 5]), ([0, 1, 2, 3], [6, 7]), ([0, 1, 2, 3, 4, 5], [8, 9])]
+    assert cv.get_n_splits() == 3
+
+
+@pytest.mark.parametrize("n,k,test_size,gap", [(50, 4, None, 3), (37, 3, 5, 0), (100, 5, 10, 7)])
+def test_expanding_equals_scikit_learns_time_series_split(n, k, test_size, gap) -> None:
+    ours = ExpandingWindowSplit(k, seq_len=3, pred_len=2, test_size=test_size, gap=gap)
+    theirs = TimeSeriesSplit(n_splits=k, test_size=test_size, gap=gap)
+    X = np.zeros(n)
+    for (a, b), (c, d) in zip(ours.split(X), theirs.split(X), strict=True):
+        assert a.tolist() == c.tolist() and b.tolist() == d.tolist()
+
+
+def test_sliding_keeps_the_newest_training_windows() -> None:
+    cv = SlidingWindowSplit(3, train_size=2, seq_len=2, pred_len=1, test_size=2)
+    assert folds(cv, 10) == [([0, 1], [4, 5]), ([2, 3], [6, 7]), ([4, 5], [8, 9])]
+
+
+def test_purged_kfold_exact_folds() -> None:
+    cv = PurgedKFold(3, seq_len=2, pred_len=1, embargo=1)
+    assert folds(cv, 12) == [([7, 8, 9, 10, 11], [0, 1, 2, 3]), ([0, 1, 11], [4, 5, 6, 7]),
+                             ([0, 1, 2, 3, 4, 5], [8, 9, 10, 11])]
+    default = PurgedKFold(3, seq_len=2, pred_len=1)
+    assert default.embargo is None and folds(default, 12) == folds(cv, 12)  # embargo defaults to pred_len
+
+
+def test_repr_names_every_parameter() -> None:
+    assert repr(PurgedKFold(4, seq_len=96, pred_len=24)) == "PurgedKFold(n_splits=4, seq_len=96, pred_len=24, embargo=None)"
+    assert repr(SlidingWindowSplit(2, train_size=9, seq_len=4, pred_len=2)) == (
+        "SlidingWindowSplit(n_splits=2, seq_len=4, pred_len=2, test_size=None, gap=None, train_size=9)")
+
+
+@given(n=st.integers(20, 400), k=st.integers(2, 6), seq_len=st.integers(1, 12), pred_len=st.integers(1, 6),
+       embargo=st.integers(0, 5))
+@settings(max_examples=200, deadline=None)
+def test_purged_training_windows_share_no_row_with_a_test_block_or_its_embargo(n, k, seq_len, pred_len, embargo) -> None:
+    span = seq_len + pred_len
+    cv = PurgedKFold(k, seq_len=seq_len, pred_len=pred_len, embargo=embargo)
+    tested = []
+    for train, test in cv.split(np.zeros(n)):
+        assert not rows(train, span) & rows(test, span)
+        last = int(test[-1])
+        after = set(range(last + 1, last + span + embargo))  # windows overlapping the block, then the embargo
+        assert not after & set(train.tolist())
+        tested += test.tolist()
+    assert tested == list(range(n))  # every window is tested exactly once, in time order
+
+
+@given(n=st.integers(30, 400), k=st.integers(2, 5), seq_len=st.integers(1, 8), pred_len=st.integers(1, 4))
+@settings(max_examples=200, deadline=None)
+def test_expanding_training_rows_end_before_the_test_rows(n, k, seq_len, pred_len) -> None:
+    span = seq_len + pred_len
+    cv = ExpandingWindowSplit(k, seq_len=seq_len, pred_len=pred_len)
+    try:
+        splits = list(cv.split(np.zeros(n)))
+    except ParamsError:
+        return  # too little data for this many folds: refused, never a leaky split
+    for train, test in splits:
+        assert max(rows(train, span)) < int(test[0])
+
+
+@pytest.mark.parametrize("cv,n,message", [
+    (ExpandingWindowSplit(5, seq_len=10, pred_len=5), 20,
+     r"too many splits=5 for 20 windows with test_size=3 and gap=14: the first fold would have no training window"),
+    (PurgedKFold(1, seq_len=2, pred_len=1), 10, r"n_splits must be at least 2, got n_splits=1"),
+    (PurgedKFold(3, seq_len=2, pred_len=1, embargo=-1), 10, r"embargo must be at least 0 windows, got embargo=-1"),
+    (PurgedKFold(5, seq_len=2, pred_len=1), 3, r"too many splits=5 for 3 windows"),
+    (PurgedKFold(2, seq_len=0, pred_len=1), 10, r"seq_len and pred_len must be at least 1, got seq_len=0, pred_len=1"),
+    (SlidingWindowSplit(2, train_size=0, seq_len=2, pred_len=1), 20, r"train_size must be at least 1, got train_size=0"),
+])
+def test_errors_name_every_value(cv, n, message) -> None:
+    with pytest.raises(ParamsError, match=message):
+        list(cv.split(np.zeros(n)))
