@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import TimeSeriesSplit
 
-from cryptexlab.cv import ExpandingWindowSplit, PurgedKFold, SlidingWindowSplit
+from cryptexlab.cv import CombinatorialPurgedSplit, ExpandingWindowSplit, PurgedKFold, SlidingWindowSplit
 from cryptexlab.errors import ParamsError
 
 
@@ -95,3 +95,40 @@ def test_expanding_training_rows_end_before_the_test_rows(n, k, seq_len, pred_le
 def test_errors_name_every_value(cv, n, message) -> None:
     with pytest.raises(ParamsError, match=message):
         list(cv.split(np.zeros(n)))
+
+
+def test_cpcv_exact_folds_and_paths() -> None:
+    cv = CombinatorialPurgedSplit(4, 2, seq_len=1, pred_len=1, embargo=0)
+    assert folds(cv, 8) == [([5, 6, 7], [0, 1, 2, 3]), ([7], [0, 1, 4, 5]), ([3, 4], [0, 1, 6, 7]),
+                            ([0, 7], [2, 3, 4, 5]), ([0], [2, 3, 6, 7]), ([0, 1, 2], [4, 5, 6, 7])]
+    assert cv.get_n_splits() == 6 and cv.n_paths == 3
+    assert cv.paths() == [[0, 0, 1, 2], [1, 3, 3, 4], [2, 4, 5, 5]]
+    assert repr(cv) == "CombinatorialPurgedSplit(n_groups=4, n_test_groups=2, seq_len=1, pred_len=1, embargo=0)"
+
+
+@given(n_groups=st.integers(3, 7), k=st.integers(1, 3), seq_len=st.integers(1, 6), pred_len=st.integers(1, 4),
+       embargo=st.integers(0, 3), per_group=st.integers(3, 30))
+@settings(max_examples=150, deadline=None)
+def test_cpcv_never_shares_rows_and_its_paths_cover_every_group_once(n_groups, k, seq_len, pred_len, embargo,
+                                                                     per_group) -> None:
+    k = min(k, n_groups - 1)
+    n, span = n_groups * per_group, seq_len + pred_len
+    cv = CombinatorialPurgedSplit(n_groups, k, seq_len=seq_len, pred_len=pred_len, embargo=embargo)
+    splits = list(cv.split(np.zeros(n)))
+    assert len(splits) == cv.get_n_splits()
+    for (train, test), combo in zip(splits, cv.combinations(), strict=True):
+        assert not rows(train, span) & rows(test, span)
+        groups = np.array_split(np.arange(n), n_groups)
+        assert test.tolist() == np.concatenate([groups[g] for g in combo]).tolist()
+    used = sorted((split, g) for path in cv.paths() for g, split in enumerate(path))
+    assert used == sorted((i, g) for i, combo in enumerate(cv.combinations()) for g in combo)
+
+
+@pytest.mark.parametrize("k,n,message", [
+    (0, 12, r"n_test_groups must be between 1 and n_groups - 1, got n_test_groups=0 with n_groups=4"),
+    (4, 12, r"n_test_groups must be between 1 and n_groups - 1, got n_test_groups=4 with n_groups=4"),
+    (2, 3, r"too many groups=4 for 3 windows"),
+])
+def test_cpcv_errors(k, n, message) -> None:
+    with pytest.raises(ParamsError, match=message):
+        list(CombinatorialPurgedSplit(4, k, seq_len=2, pred_len=1).split(np.zeros(n)))

@@ -13,6 +13,9 @@ plain K-fold leaks: a training window just before or after a test block shares r
   block's rows are purged, and an embargo of windows after each test block is dropped too
   (Lopez de Prado, Advances in Financial Machine Learning, ch. 7). The purge is derived from
   seq_len and pred_len; the embargo defaults to ``pred_len`` windows.
+* :class:`CombinatorialPurgedSplit`: CPCV (ch. 12): N contiguous groups, every choice of k of them
+  as the test set, purged and embargoed like :class:`PurgedKFold`; :meth:`~CombinatorialPurgedSplit.paths`
+  reconstructs the C(N-1, k-1) backtest paths, each covering every group once.
 
 Example:
     >>> cv = PurgedKFold(n_splits=3, seq_len=2, pred_len=1, embargo=1)
@@ -25,6 +28,8 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterator, Sized
 from typing import Any
 
@@ -146,8 +151,78 @@ class PurgedKFold(_WindowSplitter):
             raise ParamsError(f"too many splits={self.n_splits} for {n} windows; use fewer splits or more data")
         positions = np.arange(n)
         for block in np.array_split(positions, self.n_splits):
-            a, b = int(block[0]), int(block[-1]) + 1
-            # a window starting at j spans rows j .. j + span - 1; the block's windows span rows a .. b - 2 + span
-            purged = (positions > a - self.span) & (positions < b - 1 + self.span)
-            embargoed = (positions >= b - 1 + self.span) & (positions < b - 1 + self.span + embargo)
-            yield positions[~(purged | embargoed)], block
+            yield positions[~_excluded(positions, [block], self.span, embargo)], block
+
+
+def _excluded(positions: np.ndarray, blocks: list[np.ndarray], span: int, embargo: int) -> np.ndarray:
+    """Windows that share a row with any test block, or fall in the embargo after one (a mask)."""
+    out = np.zeros(len(positions), dtype=bool)
+    for block in blocks:
+        a, b = int(block[0]), int(block[-1]) + 1
+        # a window starting at j spans rows j .. j + span - 1; the block's windows span rows a .. b - 2 + span
+        out |= (positions > a - span) & (positions < b - 1 + span + embargo)
+    return out
+
+
+class CombinatorialPurgedSplit(_WindowSplitter):
+    """Combinatorial purged cross-validation: every k of N contiguous groups as the test set.
+
+    Args:
+        n_groups: N, the contiguous groups the windows are cut into (>= 2).
+        n_test_groups: k, groups in each test set (1 <= k < N).
+        seq_len: Input length of a window.
+        pred_len: Label length of a window.
+        embargo: Windows dropped after each test group, beyond the purge; ``None`` = pred_len.
+    """
+
+    def __init__(self, n_groups: int = 6, n_test_groups: int = 2, *, seq_len: int, pred_len: int,
+                 embargo: int | None = None) -> None:
+        super().__init__(n_groups, seq_len, pred_len)
+        self.n_test_groups, self.embargo = n_test_groups, embargo
+
+    def __repr__(self) -> str:
+        return (f"CombinatorialPurgedSplit(n_groups={self.n_splits}, n_test_groups={self.n_test_groups}, "
+                f"seq_len={self.seq_len}, pred_len={self.pred_len}, embargo={self.embargo!r})")
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:  # noqa: N803 (sklearn)
+        """C(N, k) splits."""
+        return math.comb(self.n_splits, self.n_test_groups)
+
+    @property
+    def n_paths(self) -> int:
+        """Backtest paths: C(N-1, k-1)."""
+        return math.comb(self.n_splits - 1, self.n_test_groups - 1)
+
+    def combinations(self) -> list[tuple[int, ...]]:
+        """The test groups of each split, in split order."""
+        return list(itertools.combinations(range(self.n_splits), self.n_test_groups))
+
+    def split(self, X: Sized | Any, y: Any = None, groups: Any = None) -> Iterator[Split]:  # noqa: N803
+        """Yield (train, test) window positions for every combination of test groups."""
+        self._check()
+        if not 1 <= self.n_test_groups < self.n_splits:
+            raise ParamsError(f"n_test_groups must be between 1 and n_groups - 1, got n_test_groups="
+                              f"{self.n_test_groups} with n_groups={self.n_splits}")
+        n = len(X)
+        if n < self.n_splits:
+            raise ParamsError(f"too many groups={self.n_splits} for {n} windows; use fewer groups or more data")
+        embargo = self.pred_len if self.embargo is None else self.embargo
+        if embargo < 0:
+            raise ParamsError(f"embargo must be at least 0 windows, got embargo={embargo}")
+        positions = np.arange(n)
+        cut = np.array_split(positions, self.n_splits)
+        for combo in self.combinations():
+            blocks = [cut[g] for g in combo]
+            yield positions[~_excluded(positions, blocks, self.span, embargo)], np.concatenate(blocks)
+
+    def paths(self) -> list[list[int]]:
+        """For each backtest path, the split whose forecast it takes for group 0, 1, ..., N-1.
+
+        Group g is tested in C(N-1, k-1) splits; path p uses its p-th one (in split order), so the
+        paths together use every (split, test group) pair exactly once.
+        """
+        seen: list[list[int]] = [[] for _ in range(self.n_splits)]
+        for i, combo in enumerate(self.combinations()):
+            for g in combo:
+                seen[g].append(i)
+        return [[seen[g][p] for g in range(self.n_splits)] for p in range(self.n_paths)]
