@@ -8,7 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import TimeSeriesSplit
 
-from cryptexlab.cv import CombinatorialPurgedSplit, ExpandingWindowSplit, PurgedKFold, SlidingWindowSplit
+from cryptexlab.cv import (
+    BlockedSplit,
+    CombinatorialPurgedSplit,
+    ExpandingWindowSplit,
+    PurgedKFold,
+    SlidingWindowSplit,
+)
 from cryptexlab.errors import ParamsError
 
 
@@ -132,3 +138,34 @@ def test_cpcv_never_shares_rows_and_its_paths_cover_every_group_once(n_groups, k
 def test_cpcv_errors(k, n, message) -> None:
     with pytest.raises(ParamsError, match=message):
         list(CombinatorialPurgedSplit(4, k, seq_len=2, pred_len=1).split(np.zeros(n)))
+
+
+def test_blocked_exact_folds() -> None:
+    cv = BlockedSplit(2, seq_len=1, pred_len=1, test_fraction=0.25)
+    assert folds(cv, 16) == [([0, 1, 2, 3, 4], [6, 7]), ([8, 9, 10, 11, 12], [14, 15])]
+
+
+@given(n=st.integers(40, 400), k=st.integers(2, 5), seq_len=st.integers(1, 6), pred_len=st.integers(1, 3),
+       fraction=st.floats(0.1, 0.5))
+@settings(max_examples=150, deadline=None)
+def test_blocked_folds_share_no_rows_and_do_not_overlap(n, k, seq_len, pred_len, fraction) -> None:
+    span = seq_len + pred_len
+    try:
+        splits = list(BlockedSplit(k, seq_len=seq_len, pred_len=pred_len, test_fraction=fraction).split(np.zeros(n)))
+    except ParamsError:
+        return
+    seen: set[int] = set()
+    for train, test in splits:
+        assert not rows(train, span) & rows(test, span)
+        mine = set(train.tolist()) | set(test.tolist())
+        assert not mine & seen
+        seen |= mine
+
+
+@pytest.mark.parametrize("cv,n,message", [
+    (BlockedSplit(2, seq_len=1, pred_len=1, test_fraction=1.0), 20, r"test_fraction must be between 0 and 1, got test_fraction=1.0"),
+    (BlockedSplit(4, seq_len=10, pred_len=5), 40, r"a block of 10 windows \(n_splits=4, 40 windows\) has no training window"),
+])
+def test_blocked_errors(cv, n, message) -> None:
+    with pytest.raises(ParamsError, match=message):
+        list(cv.split(np.zeros(n)))

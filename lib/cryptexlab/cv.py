@@ -9,6 +9,8 @@ plain K-fold leaks: a training window just before or after a test block shares r
   with a ``gap`` of windows between them; the default gap is the span minus one, the least that
   keeps every training window's rows out of the test block.
 * :class:`SlidingWindowSplit`: the same with a fixed training length.
+* :class:`BlockedSplit`: non-overlapping blocks, each its own fold: training at its start, a
+  margin, then its test part (blocked time-series CV); the margin defaults to the span minus one.
 * :class:`PurgedKFold`: contiguous test blocks; training windows whose rows intersect a test
   block's rows are purged, and an embargo of windows after each test block is dropped too
   (Lopez de Prado, Advances in Financial Machine Learning, ch. 7). The purge is derived from
@@ -124,6 +126,38 @@ class SlidingWindowSplit(ExpandingWindowSplit):
         if self.train_size < 1:
             raise ParamsError(f"train_size must be at least 1, got train_size={self.train_size}")
         return max(0, test_start - gap - self.train_size)
+
+
+class BlockedSplit(_WindowSplitter):
+    """Non-overlapping blocks of windows; in each, training first, then a margin, then the test part.
+
+    Args:
+        n_splits: Number of blocks, one fold each (>= 2).
+        seq_len: Input length of a window.
+        pred_len: Label length of a window.
+        test_fraction: Share of each block's windows that are tested (its end), in (0, 1).
+        margin: Windows left out between a block's training and test parts; ``None`` = seq_len + pred_len - 1.
+    """
+
+    def __init__(self, n_splits: int = 5, *, seq_len: int, pred_len: int, test_fraction: float = 0.2,
+                 margin: int | None = None) -> None:
+        super().__init__(n_splits, seq_len, pred_len)
+        self.test_fraction, self.margin = test_fraction, margin
+
+    def split(self, X: Sized | Any, y: Any = None, groups: Any = None) -> Iterator[Split]:  # noqa: N803
+        """Yield (train, test) window positions, one fold per block in time order."""
+        self._check()
+        if not 0 < self.test_fraction < 1:
+            raise ParamsError(f"test_fraction must be between 0 and 1, got test_fraction={self.test_fraction}")
+        margin = self.span - 1 if self.margin is None else self.margin
+        for block in np.array_split(np.arange(len(X)), self.n_splits):
+            n_test = max(1, round(len(block) * self.test_fraction))
+            n_train = len(block) - n_test - margin
+            if n_train < 1:
+                raise ParamsError(
+                    f"a block of {len(block)} windows (n_splits={self.n_splits}, {len(X)} windows) has no training "
+                    f"window with test_fraction={self.test_fraction} and margin={margin}; use fewer splits or more data")
+            yield block[:n_train], block[-n_test:]
 
 
 class PurgedKFold(_WindowSplitter):
