@@ -32,9 +32,9 @@ def test_expanding_exact_folds() -> None:
     assert cv.get_n_splits() == 3
 
 
-@pytest.mark.parametrize("n,k,test_size,gap", [(50, 4, None, 3), (37, 3, 5, 0), (100, 5, 10, 7)])
+@pytest.mark.parametrize("n,k,test_size,gap", [(50, 4, None, 3), (37, 3, 5, 2), (100, 5, 10, 7)])
 def test_expanding_equals_scikit_learns_time_series_split(n, k, test_size, gap) -> None:
-    ours = ExpandingWindowSplit(k, seq_len=3, pred_len=2, test_size=test_size, gap=gap)
+    ours = ExpandingWindowSplit(k, seq_len=2, pred_len=1, test_size=test_size, gap=gap)
     theirs = TimeSeriesSplit(n_splits=k, test_size=test_size, gap=gap)
     X = np.zeros(n)
     for (a, b), (c, d) in zip(ours.split(X), theirs.split(X), strict=True):
@@ -55,9 +55,10 @@ def test_purged_kfold_exact_folds() -> None:
 
 
 def test_repr_names_every_parameter() -> None:
-    assert repr(PurgedKFold(4, seq_len=96, pred_len=24)) == "PurgedKFold(n_splits=4, seq_len=96, pred_len=24, embargo=None)"
+    assert repr(PurgedKFold(4, seq_len=96, pred_len=24)) == (
+        "PurgedKFold(n_splits=4, seq_len=96, pred_len=24, bar=None, purge=None, embargo=None)")
     assert repr(SlidingWindowSplit(2, train_size=9, seq_len=4, pred_len=2)) == (
-        "SlidingWindowSplit(n_splits=2, seq_len=4, pred_len=2, test_size=None, gap=None, train_size=9)")
+        "SlidingWindowSplit(n_splits=2, seq_len=4, pred_len=2, bar=None, test_size=None, gap=None, train_size=9)")
 
 
 @given(n=st.integers(20, 400), k=st.integers(2, 6), seq_len=st.integers(1, 12), pred_len=st.integers(1, 6),
@@ -109,7 +110,8 @@ def test_cpcv_exact_folds_and_paths() -> None:
                             ([0, 7], [2, 3, 4, 5]), ([0], [2, 3, 6, 7]), ([0, 1, 2], [4, 5, 6, 7])]
     assert cv.get_n_splits() == 6 and cv.n_paths == 3
     assert cv.paths() == [[0, 0, 1, 2], [1, 3, 3, 4], [2, 4, 5, 5]]
-    assert repr(cv) == "CombinatorialPurgedSplit(n_groups=4, n_test_groups=2, seq_len=1, pred_len=1, embargo=0)"
+    assert repr(cv) == ("CombinatorialPurgedSplit(n_groups=4, n_test_groups=2, seq_len=1, pred_len=1, purge=None, "
+                        "embargo=0, bar=None)")
 
 
 @given(n_groups=st.integers(3, 7), k=st.integers(1, 3), seq_len=st.integers(1, 6), pred_len=st.integers(1, 4),
@@ -124,7 +126,7 @@ def test_cpcv_never_shares_rows_and_its_paths_cover_every_group_once(n_groups, k
     assert len(splits) == cv.get_n_splits()
     for (train, test), combo in zip(splits, cv.combinations(), strict=True):
         assert not rows(train, span) & rows(test, span)
-        groups = np.array_split(np.arange(n), n_groups)
+        groups = cv.groups(n)
         assert test.tolist() == np.concatenate([groups[g] for g in combo]).tolist()
     used = sorted((split, g) for path in cv.paths() for g, split in enumerate(path))
     assert used == sorted((i, g) for i, combo in enumerate(cv.combinations()) for g in combo)
@@ -169,3 +171,54 @@ def test_blocked_folds_share_no_rows_and_do_not_overlap(n, k, seq_len, pred_len,
 def test_blocked_errors(cv, n, message) -> None:
     with pytest.raises(ParamsError, match=message):
         list(cv.split(np.zeros(n)))
+
+
+def test_purge_and_embargo_in_hours_equal_the_same_in_bars() -> None:
+    hours = PurgedKFold(3, seq_len=2, pred_len=1, purge="3h", embargo="2h", bar="1h")
+    bars = PurgedKFold(3, seq_len=2, pred_len=1, purge=3, embargo=2)
+    assert folds(hours, 30) == folds(bars, 30)
+    assert folds(bars, 30)[1] == (list(range(0, 7)) + list(range(25, 30)), list(range(10, 20)))
+    four_hourly = CombinatorialPurgedSplit(4, 2, seq_len=2, pred_len=1, purge="8h", embargo="4h", bar="4h")
+    assert folds(four_hourly, 40) == folds(CombinatorialPurgedSplit(4, 2, seq_len=2, pred_len=1, purge=2, embargo=1), 40)
+    assert folds(ExpandingWindowSplit(2, seq_len=2, pred_len=1, gap="1d", bar="1h"), 90) == \
+        folds(ExpandingWindowSplit(2, seq_len=2, pred_len=1, gap=24), 90)
+
+
+@pytest.mark.parametrize("cv,message", [
+    (PurgedKFold(3, seq_len=96, pred_len=24, purge="24h", bar="1h"),
+     r"purge='24h' \(24 windows\) is below seq_len \+ pred_len - 1 = 96 \+ 24 - 1 = 119: a training window within "
+     r"it would share rows with the test block; use purge >= 119 or null"),
+    (ExpandingWindowSplit(3, seq_len=4, pred_len=2, gap=2), r"gap=2 \(2 windows\) is below .* = 5"),
+    (BlockedSplit(3, seq_len=4, pred_len=2, margin=0), r"margin=0 \(0 windows\) is below"),
+    (PurgedKFold(3, seq_len=2, pred_len=1, purge="3h"), r"purge='3h' is a duration, but no bar length was given; "
+                                                          r"pass bar='1h'"),
+    (PurgedKFold(3, seq_len=2, pred_len=1, embargo="90min", bar="1h"), r"embargo='90min' is not a whole number of 1h bars"),
+    (PurgedKFold(3, seq_len=2, pred_len=1, embargo="soon", bar="1h"), r"embargo='soon' is neither a number of bars nor "
+                                                                       r"a duration"),
+    (CombinatorialPurgedSplit(4, 2, seq_len=2, pred_len=1, embargo=-2), r"embargo must be at least 0 windows, got embargo=-2"),
+])
+def test_leaky_or_unreadable_lengths_are_refused(cv, message) -> None:
+    with pytest.raises(ParamsError, match=message):
+        list(cv.split(np.zeros(300)))
+
+
+@pytest.mark.parametrize("n,n_groups,k,seq_len,pred_len,purge,embargo", [
+    (60, 4, 2, 2, 1, None, 0), (61, 5, 2, 3, 2, None, None), (97, 6, 3, 2, 2, 5, 2), (120, 3, 2, 4, 1, 6, 3),
+    (203, 7, 2, 3, 3, None, 4),
+])
+def test_cpcv_equals_skfolios_combinatorial_purged_cv(n, n_groups, k, seq_len, pred_len, purge, embargo) -> None:
+    skfolio = pytest.importorskip("skfolio.model_selection")
+    ours = CombinatorialPurgedSplit(n_groups, k, seq_len=seq_len, pred_len=pred_len, purge=purge, embargo=embargo)
+    theirs = skfolio.CombinatorialPurgedCV(
+        n_folds=n_groups, n_test_folds=k, purged_size=seq_len + pred_len - 1 if purge is None else purge,
+        embargo_size=pred_len if embargo is None else embargo)
+    X = np.zeros((n, 1))
+    ours_folds = list(ours.split(X))
+    theirs_folds = list(theirs.split(X))
+    assert len(ours_folds) == len(theirs_folds) == ours.get_n_splits() == theirs.n_splits
+    for (a, b), (c, d) in zip(ours_folds, theirs_folds, strict=True):
+        assert a.tolist() == c.tolist()
+        assert b.tolist() == np.concatenate(d).tolist()
+    # path p takes group g's forecast from split recombined_paths[g, p] in skfolio
+    assert ours.paths() == theirs.recombined_paths.T.tolist()
+    assert ours.n_paths == theirs.n_test_paths
