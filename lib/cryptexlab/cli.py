@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     # the schemas (pydantic, no pandas or torch) give the choices; the handlers import the rest lazily
     from cryptexlab.params import (
+        CVConfig,
         DataConfig,
         FeatureSetName,
         SchedulerConfig,
@@ -111,8 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = commands.add_parser("optimize", help="run or resume a hyperparameter search (the seed's modes)")
     opt.add_argument("--mode", default=_default(SearchConfig, "mode"),
-                     choices=[m for m in _choices(SearchConfig, "mode") if m in available_profiles()],
-                     help="a search mode; it runs the profile of the same name in params/")
+                     choices=[m for m in [*_choices(SearchConfig, "mode"), "cv"] if m in available_profiles()],
+                     help="a search mode; it runs the profile of the same name in params/ (cv: every trial scored "
+                          "by cross-validation, pruned after each fold)")
+    opt.add_argument("--cv-splits", type=int, metavar="K", help="folds of a cross-validated search (any mode)")
+    opt.add_argument("--cv-kind", choices=_choices(CVConfig, "kind"),
+                     help="splitter of a cross-validated search (any mode; default of --mode cv: purged)")
     opt.add_argument("--n-trials", type=int)
     aliases = ", ".join(f"{alias} = {method}" for alias, method in METHODS.items() if alias != method)
     opt.add_argument("--method", choices=list(METHODS), help=f"a sampler ({aliases})")
@@ -281,6 +286,10 @@ def _optimize(args: argparse.Namespace) -> int:
             overrides.append(f"02_search.{key}={getattr(args, flag)}")
     if args.method:
         overrides.append(f"02_search.method={METHODS[args.method]}")
+    if args.cv_kind:
+        overrides.append(f"02_search.cv.kind={args.cv_kind}")
+    if args.cv_splits is not None:
+        overrides.append(f"02_search.cv.n_splits={args.cv_splits}")
     if args.data_path:
         overrides.append(f"data.path={Path(args.data_path).resolve()}")
     out = optimize(args.mode, datasets=args.datasets, overrides=overrides, show_progress_bar=not args.json)
@@ -293,6 +302,13 @@ def _optimize(args: argparse.Namespace) -> int:
         print(f"{name}: study {summary['study']}: {summary['trials']} trials {summary['states']}; "
               f"failures {summary['failures'] or 'none'}")
     print(f"best value {out['best_value']} with {out['best_parameters']}")
+    best = out["study"].best_trials[0] if out["study"].best_trials else None
+    if best is not None and "cv" in best.user_attrs:
+        cv = best.user_attrs["cv"]
+        lo, hi = cv["interval"]
+        print(f"cross-validated {cv['metric']} of trial {best.number}: {cv['mean']:.4g} over {cv['done']} folds "
+              f"({100 * cv['level']:.0f}% interval {lo:.4g} to {hi:.4g}, std {cv['std']:.3g}); random walk "
+              f"{cv['random_walk_mean']:.4g} on the same windows")
     return 0
 
 

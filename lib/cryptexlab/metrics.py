@@ -62,3 +62,25 @@ def forecast_metrics(pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, 
         "directional_accuracy": directional_accuracy(pred, target, last),
         "sharpe": signal_sharpe(pred, target, last, returns=returns),
     }
+
+
+def metric(name: str, pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, returns: bool = False) -> float:
+    """One metric of :func:`forecast_metrics` by its name (``mae``, ``mse``, ``mape``,
+    ``directional_accuracy``, ``sharpe``), computing that one only.
+
+    Example:
+        >>> metric("mse", np.array([[2.0, 3.0]]), np.array([[1.0, 4.0]]), np.array([1.5]))
+        1.0
+    """
+    err = pred - target
+    if name == "mae":
+        return float(np.abs(err).mean())
+    if name == "mse":
+        return float((err**2).mean())
+    if name == "mape":
+        return float(100 * np.abs(err / np.where(target == 0, np.nan, target)).mean())
+    if name == "directional_accuracy":
+        return directional_accuracy(pred, target, last)
+    if name == "sharpe":
+        return signal_sharpe(pred, target, last, returns=returns)
+    raise ValueError(f"unknown metric {name!r}; use one of mae, mse, mape, directional_accuracy, sharpe")

@@ -59,7 +59,18 @@ def search_budget_text(base: TrialConfig, search: SearchConfig) -> str:
             f"(seed {search.seed}), pruner {pruning}, objective(s) {objectives}; each trial trains at most "
             f"{t.epochs} epoch(s) of {t.max_train_windows or 'all'} windows (batch {t.batch_size}), "
             f"windows of {w.seq_len} -> {w.pred_len} bars; {eval_budget_text(t)}; study `{search.study_name}`"
-            + (f", trial timeout {search.trial_timeout_s:.0f} s" if search.trial_timeout_s else "") + ".")
+            + (f", trial timeout {search.trial_timeout_s:.0f} s" if search.trial_timeout_s else "") + "."
+            + (cv_text(search) if search.cv is not None else ""))
+
+
+def cv_text(search: SearchConfig) -> str:
+    """Markdown: how a cross-validated search scores and prunes its trials."""
+    cv = search.cv
+    assert cv is not None
+    steps = "its running mean" if search.pruner != "wilcoxon" else "each fold's score"
+    return (f" **Cross-validated:** every trial trains {cv.folds()} model(s), one per fold of a `{cv.kind}` split of "
+            f"the development period (the test period untouched), the evaluation budget applying per fold; after "
+            f"each fold the pruner sees {steps}.")
 
 
 def eval_budget_text(train: TrainConfig) -> str:

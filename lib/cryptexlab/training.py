@@ -80,10 +80,13 @@ class ExperimentResult:
     val_windows: dict[str, Any] = field(default_factory=dict)
     windows_trained: int = 0
     windows_evaluated: int = 0
+    #: (forecast, target, last observed) of the scored validation windows, in the target's units:
+    #: per-window scores for intervals and regimes (:mod:`cryptexlab.crossval`); not in :meth:`to_dict`.
+    val_predictions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready)."""
-        return asdict(self)
+        """Plain dict (JSON-ready), without the validation predictions."""
+        return {k: v for k, v in asdict(self).items() if k != "val_predictions"}
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -157,7 +160,8 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
                               frozen_params=_frozen_count(net), val_windows=budget.describe())
     if trainable:
         _fit(net, windows, val_set, train, loss_fn, device, result, report, start)
-    result.val, result.val_random_walk = _evaluate(net, windows, val_set, device, quantiles, train.eval_batch_size)
+    result.val_predictions = predict(net, windows, val_set, device, quantiles, train.eval_batch_size)
+    result.val, result.val_random_walk = _scores(windows, *result.val_predictions)
     result.windows_evaluated += len(val_set)
     if evaluate_test:
         test_set = windows.test.target_samples()
@@ -278,7 +282,11 @@ def _mean_loss(net: nn.Module, windows: Windows, dataset: Samples, loss_fn: nn.M
 def _evaluate(net: nn.Module, windows: Windows, dataset: Samples, device: torch.device,
               quantiles: tuple[float, ...], batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
     """Metrics of the model and of the random walk on the given windows, in price units."""
-    pred, target, last = predict(net, windows, dataset, device, quantiles, batch_size)
+    return _scores(windows, *predict(net, windows, dataset, device, quantiles, batch_size))
+
+
+def _scores(windows: Windows, pred: np.ndarray, target: np.ndarray, last: np.ndarray
+            ) -> tuple[dict[str, float], dict[str, float]]:
     walk = np.repeat(last[:, None], target.shape[1], axis=1)
     returns = windows.target == "log_return"
     return (forecast_metrics(pred, target, last, returns=returns),

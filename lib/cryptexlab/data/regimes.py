@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,10 +63,29 @@ def fit_regimes(train_inputs: pd.DataFrame, n_regimes: int = 3, seed: int = 0) -
             f"{len(x)} training rows are too few to fit {n_regimes} regimes (need {50 * n_regimes}); "
             "use more data, a larger train share or fewer regimes"
         )
-    hmm = GaussianHMM(n_components=n_regimes, covariance_type="full", n_iter=100, random_state=seed)
-    hmm.fit(x)
+    log = logging.getLogger("hmmlearn.base")  # "Model is not converging" lines: hmm.monitor_ keeps the history
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        hmm = _fit(x, n_regimes, seed)
+    finally:
+        log.setLevel(level)
     order = np.argsort(hmm.means_[:, 1])  # by mean log volatility
     return RegimeModel(hmm=hmm, order=order)
+
+
+def _fit(x: np.ndarray, n_regimes: int, seed: int) -> GaussianHMM:
+    """Full covariances; where EM collapses one (a near-singular state on a short or flat stretch,
+    hmmlearn's "covars must be symmetric, positive-definite"), diagonal ones with a larger floor."""
+    try:
+        return GaussianHMM(n_components=n_regimes, covariance_type="full", n_iter=100, random_state=seed).fit(x)
+    except ValueError as first:
+        try:
+            return GaussianHMM(n_components=n_regimes, covariance_type="diag", n_iter=100, random_state=seed,
+                               min_covar=1e-2).fit(x)
+        except ValueError:
+            raise DataError(f"the regime HMM did not fit {len(x)} training rows with {n_regimes} regimes ({first}); "
+                            "use more data, a larger training part or fewer regimes") from None
 
 
 def filter_regimes(model: RegimeModel, inputs: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:

@@ -48,15 +48,22 @@ from cryptexlab.params import DataConfig
 
 
 class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Windows of one period, sliced lazily from a shared scaled array."""
+    """Windows of one period, sliced lazily from a shared scaled array.
+
+    By default every window that lies wholly inside ``period``; ``starts`` (rows where the windows'
+    inputs start, in time order) picks any subset instead, e.g. a cross-validation fold's windows
+    on both sides of a purged test block (:mod:`cryptexlab.data.folds`).
+    """
 
     def __init__(self, values: np.ndarray, period: Period, seq_len: int, pred_len: int,
-                 target: int, mode: str) -> None:
+                 target: int, mode: str, starts: np.ndarray | None = None) -> None:
         self.values = values
         self.period = period
         self.seq_len, self.pred_len = seq_len, pred_len
         self.target, self.mode = target, mode
-        self.n_windows = period.rows - seq_len - pred_len + 1
+        last = period.stop - seq_len - pred_len  # the last start whose labels stay inside the period
+        self.starts = np.arange(period.start, last + 1) if starts is None else np.asarray(starts, dtype=np.int64)
+        self.n_windows = len(self.starts)
         self.channels = values.shape[1] if mode == "channel_independent" else 1
 
     def __len__(self) -> int:
@@ -64,7 +71,7 @@ class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     def window_start(self, i: int) -> int:
         """Row (in the feature frame) where sample i's input starts."""
-        return self.period.start + (i // self.channels)
+        return int(self.starts[i // self.channels])
 
     def target_rows(self, i: int) -> range:
         """Rows of sample i's targets."""
@@ -82,7 +89,7 @@ class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         if not 0 <= i < len(self):
             raise IndexError(f"window {i} out of range for {len(self)} samples")
         w, c = divmod(i, self.channels)
-        s = self.period.start + w
+        s = int(self.starts[w])
         e = s + self.seq_len
         if self.mode == "channel_independent":
             x = self.values[s:e, c:c + 1]
@@ -130,13 +137,7 @@ def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
             than a period (naming the sizes).
     """
     wc = config.windows
-    target = "log_return" if wc.target_kind == "log_return" and wc.target == "close" else wc.target
-    columns = list(wc.features) if wc.features else list(frame.columns)
-    missing = [c for c in [*columns, target] if c not in frame.columns]
-    if missing:
-        raise DataError(f"no column(s) {missing} in the {len(frame.columns)} features; available: {list(frame.columns)}")
-    if target not in columns:
-        columns.append(target)
+    columns, target = input_columns(frame, config)
     gap = config.split.gap if config.split.gap is not None else wc.pred_len
     if gap < wc.pred_len:
         raise DataError(f"split.gap={gap} is below pred_len={wc.pred_len}: a target would cross into the next "
@@ -155,6 +156,24 @@ def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
     train_set, val_set, test_set = (WindowDataset(values, p, wc.seq_len, wc.pred_len, k, wc.mode) for p in periods)
     return Windows(train_set, val_set, test_set, scaler=scaler, columns=columns, target=target, index=frame.index,
                    periods=periods)
+
+
+def input_columns(frame: pd.DataFrame, config: DataConfig) -> tuple[list[str], str]:
+    """(the columns a window holds, the target column): the configured features (all by default),
+    with the target appended when they leave it out.
+
+    Raises:
+        DataError: a configured feature or the target is not a column of the frame.
+    """
+    wc = config.windows
+    target = "log_return" if wc.target_kind == "log_return" and wc.target == "close" else wc.target
+    columns = list(wc.features) if wc.features else list(frame.columns)
+    missing = [c for c in [*columns, target] if c not in frame.columns]
+    if missing:
+        raise DataError(f"no column(s) {missing} in the {len(frame.columns)} features; available: {list(frame.columns)}")
+    if target not in columns:
+        columns.append(target)
+    return columns, target
 
 
 def make_loader(dataset: Samples, batch_size: int, *, train: bool, seed: int = 0,

@@ -21,6 +21,7 @@ module         what it holds
 ``_train``     the ``train`` section (:class:`TrainConfig`, :class:`SchedulerConfig`)
 ``_keys``      dotted configuration keys: :func:`config_keys`, :func:`config_key_problem`,
                :func:`set_dotted`
+``_cv``        cross-validation settings (:class:`CVConfig`) and the ``03_cv`` section
 ``_search``    the ``02_search`` section (:class:`SearchConfig`) and the objectives' directions
 ``_profile``   :class:`Profile`, the notebook sections and the rules across sections
 ``_checks``    :func:`check_profile`, the checks that need the library
@@ -37,6 +38,7 @@ Example:
 
 from cryptexlab.params._base import Section
 from cryptexlab.params._checks import check_profile
+from cryptexlab.params._cv import CVConfig, CVKind, CVNotebook
 from cryptexlab.params._data import (
     DataConfig,
     ExternalConfig,
@@ -82,6 +84,9 @@ __all__ = [
     "TIMELLM_FIELDS",
     "TIMELLM_KINDS",
     "TIMELLM_VARIANTS",
+    "CVConfig",
+    "CVKind",
+    "CVNotebook",
     "DataConfig",
     "DataNotebook",
     "ExternalConfig",

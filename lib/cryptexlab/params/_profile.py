@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params._base import Section
+from cryptexlab.params._cv import CVNotebook
 from cryptexlab.params._data import DataConfig
 from cryptexlab.params._model import TIMELLM_FIELDS, TIMELLM_KINDS, ModelConfig
 from cryptexlab.params._search import SearchConfig
@@ -36,12 +37,14 @@ class SchedulesNotebook(Section):
 NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
     "01_data": DataNotebook,
     "02_search": SearchConfig,
+    "03_cv": CVNotebook,
     "04_schedules": SchedulesNotebook,
 }
 #: Notebook name -> the shared sections (data, model, train) it receives besides its own.
 SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
     "01_data": ("data",),
     "02_search": ("data", "model", "train"),
+    "03_cv": ("data", "model", "train"),
     "04_schedules": ("data", "model", "train"),
 }
 
@@ -56,6 +59,7 @@ class Profile(Section):
     train: TrainConfig = TrainConfig()
     data_notebook: DataNotebook = Field(DataNotebook(), alias="01_data")
     search: SearchConfig = Field(SearchConfig(), alias="02_search")
+    cv_notebook: CVNotebook = Field(CVNotebook(), alias="03_cv")
     schedules_notebook: SchedulesNotebook = Field(SchedulesNotebook(), alias="04_schedules")
 
     @field_validator("notebooks")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from cryptexlab.params._base import Section
+from cryptexlab.params._cv import CVConfig
 from cryptexlab.params._keys import config_key_problem
 
 
@@ -82,6 +83,8 @@ class SearchConfig(Section):
     llm_choices: list[str] = Field(default_factory=lambda: ["MINILM"], min_length=1)
     seq_len_choices: list[int] = Field(default_factory=lambda: [48, 96], min_length=1)
     pred_len_choices: list[int] | None = Field(None, description="null: pred_len stays as in data.windows")
+    cv: CVConfig | None = Field(None, description="score every trial by cross-validation, one model per fold, "
+                                                  "pruned after each fold; null = the validation period alone")
 
     @field_validator("grid")
     @classmethod
@@ -101,6 +104,9 @@ class SearchConfig(Section):
         self._check_conditions()
         if self.method == "grid" and not self.grid:
             raise ValueError("method grid needs search.grid: dotted key -> list of values")
+        if self.cv is not None and len(self.objectives) > 1:
+            raise ValueError(f"a cross-validated search scores one objective per fold, got {self.objectives}; keep "
+                             "one objective (e.g. objectives: [val_mae]) or set cv: null")
         if len(self.objectives) > 1 and self.pruner != "none":
             raise ValueError(f"pruning does not support multi-objective studies (optuna#3450): set pruner: none "
                              f"for objectives {self.objectives}")

@@ -7,6 +7,9 @@
                                         primary_metric="mae", direction="minimize", enable_pruning=True))
     results = optimizer.optimize("comprehensive")
 
+    ranked = quick_cv_hpo(data, [{"train.learning_rate": 1e-3}, {"train.learning_rate": 1e-4}], cv_splits=3)
+    ranked["ranking"]   # cross-validated mean, interval, std, random walk, per fold
+
 Each mode runs the profile of the same name in ``params/`` (its data, model and train sections
 are the base configuration; its ``02_search`` section the search), with the arguments as
 overrides. Several datasets (feature sets) give one study each, named ``<study>-<dataset>``.
@@ -14,13 +17,17 @@ overrides. Several datasets (feature sets) give one study each, named ``<study>-
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import OBJECTIVE_DIRECTIONS, SearchMethod, load_profile
+from cryptexlab.params import OBJECTIVE_DIRECTIONS, CVConfig, CVKind, DataConfig, SearchMethod, load_profile
 
 if TYPE_CHECKING:
+    from cryptexlab.crossval import CrossValidator
     from cryptexlab.search.tuner import SearchResult
 
 #: The seed's method names -> the profile's ``02_search.method``: each sampler by its own name, and
@@ -58,6 +65,68 @@ def quick_optimize(datasets: list[str] | None = None, n_trials: int = 20, **kw: 
 def comprehensive_optimize(datasets: list[str] | None = None, n_trials: int = 100, **kw: Any) -> dict[str, Any]:
     """The seed's ``comprehensive_optimize``: the comprehensive profile."""
     return optimize("comprehensive", datasets=datasets, overrides=[f"02_search.n_trials={n_trials}", *_kw(kw)])
+
+
+def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_list: Sequence[Mapping[str, Any]],
+                 cv_splits: int = 3, *, cv_kind: CVKind = "purged", objective: str = "val_mae", profile: str = "quick",
+                 runner: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """The seed's ``quick_cv_hpo``: score each configuration by cross-validation and rank them with intervals.
+
+    Args:
+        data: A data section, a Cryptex CSV path (the profile's data section reading that file), or
+            ``None`` for the profile's own data (the embedded default for ``quick``).
+        parameters_list: Configurations as dotted keys over the profile's base configuration
+            (``{"train.learning_rate": 1e-3, "model.d_model": 16}``), each one trained once per fold.
+        cv_splits: Folds (``n_splits`` of the splitter).
+        cv_kind: The splitter (purged, expanding, sliding, blocked, cpcv).
+        objective: The score of a fold (``val_mae`` by default).
+        profile: The profile whose model and train sections are the base.
+        runner: Trains one fold (default :func:`cryptexlab.training.run_experiment`).
+
+    Returns:
+        ``ranking`` (a DataFrame, best first: parameters, CV mean, interval, std, random walk, ratio,
+        per-fold scores), ``results`` (the :class:`~cryptexlab.crossval.CVResult` of each configuration, in the
+        order given), ``best_parameters`` and ``best_value``.
+
+    Raises:
+        ParamsError: an empty list, a key that is no configuration key, an invalid combination, or
+            splits that do not fit the data, before anything is trained.
+    """
+    import pandas as pd
+
+    from cryptexlab.crossval import CrossValidator
+    from cryptexlab.search.spaces import TrialConfig, apply
+    from cryptexlab.training import run_experiment
+
+    if not parameters_list:
+        raise ParamsError("quick_cv_hpo needs at least one configuration in parameters_list, e.g. "
+                          "[{'train.learning_rate': 1e-3}]; {} is the profile's own configuration")
+    base_profile = load_profile(profile)
+    if data is None:
+        data_config = base_profile.data
+    elif isinstance(data, DataConfig):
+        data_config = data
+    else:
+        data_config = DataConfig.model_validate({**base_profile.data.model_dump(), "path": str(Path(data).resolve())})
+    base = TrialConfig(data_config, base_profile.model, base_profile.train)
+    configs = [apply(base, dict(params)) for params in parameters_list]  # every combination checked first
+    cv = CVConfig(kind=cv_kind, n_splits=cv_splits)
+    validators: dict[str, CrossValidator] = {}
+    for config in configs:
+        if config.fingerprint() not in validators:
+            validators[config.fingerprint()] = CrossValidator(config.data, cv, objective=objective)
+    results = [validators[c.fingerprint()].run(c.model, c.train, runner=runner or run_experiment) for c in configs]
+    rows = []
+    for params, result in zip(parameters_list, results, strict=True):
+        lo, hi = result.interval
+        rows.append({"parameters": dict(params), "cv_mean": result.mean, "ci_low": lo, "ci_high": hi, "std": result.std,
+                     "random_walk": result.random_walk_mean, "ratio_to_random_walk": result.mean / result.random_walk_mean,
+                     **{f"fold_{k}": score for k, score in enumerate(result.scores)}})
+    ranking = pd.DataFrame(rows).sort_values("cv_mean", ascending=OBJECTIVE_DIRECTIONS[objective] == "minimize")
+    ranking.insert(0, "rank", range(1, len(ranking) + 1))
+    ranking = ranking.set_index("rank")
+    return {"ranking": ranking, "results": results, "best_parameters": ranking.iloc[0]["parameters"],
+            "best_value": float(ranking.iloc[0]["cv_mean"])}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import math
 import os
 import socket
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from cryptexlab.data.windows import Windows
 from cryptexlab.errors import CryptexError, ParamsError
 from cryptexlab.params import OBJECTIVE_DIRECTIONS, TIMELLM_KINDS, SearchConfig
 from cryptexlab.paths import STUDIES_DIR
+from cryptexlab.search.recovery import finished_trials, recover_stale_trials
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
 from cryptexlab.training import ExperimentResult, run_experiment
 from cryptexlab.versions import package_versions
@@ -112,8 +114,15 @@ def make_pruner(search: SearchConfig) -> optuna.pruners.BasePruner:
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
         "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1),
         "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1),
-        "wilcoxon": lambda: optuna.pruners.WilcoxonPruner(p_threshold=0.1),
+        "wilcoxon": _wilcoxon,
     }[search.pruner]()
+
+
+def _wilcoxon() -> optuna.pruners.BasePruner:
+    """Optuna's WilcoxonPruner (p < 0.1), without its ExperimentalWarning (experimental since Optuna 3.6)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.pruners.WilcoxonPruner(p_threshold=0.1)
 
 
 def storage_for(search: SearchConfig) -> tuple[optuna.storages.BaseStorage, str]:
@@ -139,71 +148,23 @@ def open_study(base: TrialConfig, search: SearchConfig) -> optuna.Study:
         study.set_user_attr("data_fingerprint", fingerprint)
         study.set_user_attr("objectives", list(search.objectives))
         study.set_user_attr("mode", search.mode)
+        if search.cv is not None:
+            study.set_user_attr("cv", search.cv.model_dump())
     elif known != fingerprint and search.mode != "comprehensive":
         raise ParamsError(f"study {search.study_name!r} was run on other data or windows (fingerprint {known}, "
                           f"now {fingerprint}); choose another study_name or restore the data section")
+    else:
+        scored = study.user_attrs.get("cv")
+        now = search.cv.model_dump() if search.cv is not None else None
+        if scored != now:
+            raise ParamsError(f"study {search.study_name!r} scored its trials {_scoring(scored)}, but this search "
+                              f"scores them {_scoring(now)}: their values would not compare; choose another "
+                              "study_name or restore the cv setting")
     return study
 
 
-def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStorage | None = None) -> int:
-    """Mark RUNNING trials of dead workers (on this host) failed and enqueue their parameters again.
-
-    A trial is stale when its ``worker`` user attribute names this host and a process that no
-    longer exists. It is marked FAIL with ``failure_reason`` "stale: worker died" (so
-    :func:`finished_trials` does not count it), and its parameters are enqueued with the user
-    attribute ``retry_of`` = its number.
-
-    No private Optuna attribute is used. The Study API cannot set a user attribute of a trial
-    that this process did not start, so the reason and the state go through the documented
-    methods of ``storage`` (a BaseStorage, the trial looked up by study name and trial number),
-    as Optuna's own ``optuna.storages.fail_stale_trials`` does; that helper only acts on
-    heartbeat storages, which a journal file is not. ``study.tell`` is not used: it runs the
-    sampler's ``after_trial``, and GridSampler's calls ``study.stop()``, a RuntimeError outside
-    ``optimize``, when the stale trial held the last grid point. When two workers recover at
-    once, only the one whose write fails the trial enqueues the retry.
-
-    Args:
-        study: The study.
-        storage: The storage the study was opened on (``storage_for(search)[0]``); needed only
-            when there is a stale trial to recover.
-
-    Returns:
-        The number of trials marked failed and enqueued again.
-
-    Raises:
-        ParamsError: a stale trial was found but no storage was given.
-    """
-    host = socket.gethostname()
-    stale = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker", {})
-        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
-            stale.append(t)
-    if not stale:
-        return 0
-    if storage is None:
-        raise ParamsError(f"recover_stale_trials: study {study.study_name!r} has stale trial(s) "
-                          f"{[t.number for t in stale]} but storage=None; pass the storage the study was opened "
-                          "on, e.g. recover_stale_trials(study, storage_for(search)[0])")
-    study_id = storage.get_study_id_from_name(study.study_name)
-    count = 0
-    for t in stale:
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
-        try:
-            storage.set_trial_user_attr(trial_id, "failure_reason", "stale: worker died")
-            if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
-                continue
-        except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it (or it finished) meanwhile
-            continue
-        study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
-        count += 1
-    return count
-
-
-def finished_trials(study: optuna.Study) -> int:
-    """Trials that count towards n_trials (stale failures are retried, so they do not count)."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
-    return sum(1 for t in done if not str(t.user_attrs.get("failure_reason", "")).startswith("stale"))
+def _scoring(cv: dict[str, Any] | None) -> str:
+    return "on the validation period" if cv is None else f"by cross-validation {cv}"
 
 
 def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None = None,
@@ -229,10 +190,15 @@ def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None
 
 def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run_experiment
                    ) -> Callable[[optuna.Trial], float | tuple[float, ...]]:
-    """The objective: sample, check budgets, train, return the objective values."""
+    """The objective: sample, check budgets, then score the configuration on the validation period
+    (or, with ``search.cv``, by cross-validation: :mod:`cryptexlab.search.cv_objective`)."""
     space = _grid_space if search.method == "grid" else space_for(search.mode)
-    windows_cache: dict[str, Windows] = {}
-    single = len(search.objectives) == 1
+    if search.cv is not None:
+        from cryptexlab.search.cv_objective import cv_evaluator
+
+        evaluate = cv_evaluator(search, runner)
+    else:
+        evaluate = _holdout_evaluator(search, runner)
 
     def objective(trial: optuna.Trial) -> float | tuple[float, ...]:
         start = time.perf_counter()
@@ -241,7 +207,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         try:
             config = space(trial, base, search)
         except InvalidConfiguration as exc:
-            _fail(trial, f"invalid: {exc}")
+            fail(trial, f"invalid: {exc}")
         if search.trial_timeout_s:
             config = apply(config, {"train.timeout_s": search.trial_timeout_s})
         trial.set_user_attr("config", config.to_dict())
@@ -249,37 +215,55 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         trial.set_user_attr("seed", config.train.seed)
         _check_budgets(trial, config, search)
         try:
-            windows = _windows(windows_cache, config)
-
-            def report(epoch: int, value: float) -> None:
-                if single:  # Wilcoxon pairs the epochs of this trial with the best trial's
-                    trial.report(value, epoch)
-                    if trial.should_prune():
-                        trial.set_user_attr("pruned_at_epoch", epoch)
-                        raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
-            result = runner(config.data, config.model, config.train, windows=windows, report=report,
-                            evaluate_test=False)
-        except optuna.TrialPruned:
+            values = evaluate(trial, config)
+        except (optuna.TrialPruned, TrialFailed):
             raise
         except (CryptexError, RuntimeError, ValueError, MemoryError) as exc:
-            _fail(trial, f"error: {type(exc).__name__}: {exc}")
-        trial.set_user_attr("device", result.device)
+            fail(trial, f"error: {type(exc).__name__}: {exc}")
         trial.set_user_attr("duration_s", time.perf_counter() - start)
-        trial.set_user_attr("stop_reason", result.stop_reason)
+        if any(not math.isfinite(v) for v in values):
+            fail(trial, f"non-finite objective {dict(zip(search.objectives, values, strict=True))}")
+        return values[0] if len(values) == 1 else values
+
+    return objective
+
+
+Evaluator = Callable[[optuna.Trial, TrialConfig], tuple[float, ...]]
+
+
+def _holdout_evaluator(search: SearchConfig, runner: Runner) -> Evaluator:
+    """Train once, score on the validation period; pruned per epoch (single objective)."""
+    windows_cache: dict[str, Windows] = {}
+    single = len(search.objectives) == 1
+
+    def evaluate(trial: optuna.Trial, config: TrialConfig) -> tuple[float, ...]:
+        windows = _windows(windows_cache, config)
+
+        def report(epoch: int, value: float) -> None:
+            if single:  # Wilcoxon pairs the epochs of this trial with the best trial's
+                trial.report(value, epoch)
+                if trial.should_prune():
+                    trial.set_user_attr("pruned_at_epoch", epoch)
+                    raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+        result = runner(config.data, config.model, config.train, windows=windows, report=report, evaluate_test=False)
+        record_run(trial, result)
         trial.set_user_attr("val", result.val)
         trial.set_user_attr("val_random_walk", result.val_random_walk)
         trial.set_user_attr("val_windows", result.val_windows)
         trial.set_user_attr("windows", {"trained": result.windows_trained, "evaluated": result.windows_evaluated})
         trial.set_user_attr("curve", result.curve)
         if result.stop_reason in ("nan_loss", "timeout"):
-            _fail(trial, result.stop_reason)
-        values = tuple(_objective_value(o, result) for o in search.objectives)
-        if any(not math.isfinite(v) for v in values):
-            _fail(trial, f"non-finite objective {dict(zip(search.objectives, values, strict=True))}")
-        return values[0] if single else values
+            fail(trial, result.stop_reason)
+        return tuple(_objective_value(o, result) for o in search.objectives)
 
-    return objective
+    return evaluate
+
+
+def record_run(trial: optuna.Trial, result: ExperimentResult) -> None:
+    """The device and stop reason of a trial's (last) training run."""
+    trial.set_user_attr("device", result.device)
+    trial.set_user_attr("stop_reason", result.stop_reason)
 
 
 def summarize(study: optuna.Study) -> dict[str, Any]:
@@ -302,7 +286,8 @@ def _objective_value(name: str, result: ExperimentResult) -> float:
     return float(result.val[name.removeprefix("val_")])
 
 
-def _fail(trial: optuna.Trial, reason: str) -> NoReturn:
+def fail(trial: optuna.Trial, reason: str) -> NoReturn:
+    """Record why the trial failed and stop it (the study goes on)."""
     trial.set_user_attr("failure_reason", reason)
     raise TrialFailed(reason)
 
@@ -320,9 +305,9 @@ def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfi
     trial.set_constraint("memory_over_budget_mib", float(over_memory))  # <= 0 feasible, read by TPE and GP
     trial.set_constraint("params_over_limit", float(over_params))
     if over_memory > 0:
-        _fail(trial, f"memory_budget: estimate {total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
+        fail(trial, f"memory_budget: estimate {total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
     if over_params > 0:
-        _fail(trial, f"param_limit: {params:,} trainable > limit {search.max_trainable_params:,}")
+        fail(trial, f"param_limit: {params:,} trainable > limit {search.max_trainable_params:,}")
 
 
 def _estimate(config: TrialConfig) -> tuple[float, int]:
@@ -385,15 +370,3 @@ def _terminator() -> Callable[[optuna.Study, FrozenTrial], None]:
     from optuna.terminator import Terminator, TerminatorCallback
 
     return TerminatorCallback(Terminator())
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
