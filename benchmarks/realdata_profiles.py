@@ -4,6 +4,8 @@
     python benchmarks/realdata_profiles.py --phase before --code /tmp/before     # an older checkout
     python benchmarks/realdata_profiles.py --phase after --embedded --profiles quick   # the embedded default
 
+``after_issue_9`` keeps the figures measured when the evaluation budget landed (before 03_cv existed).
+
 Each (phase, profile) runs ``run_all.py`` of the given code tree as a subprocess (its ``lib/``
 first on PYTHONPATH, a fresh study journal in a temporary folder) and is written to
 ``results/realdata_profiles.json`` as soon as it finishes, so a stopped benchmark resumes where
@@ -61,6 +63,8 @@ def run_once(code: Path, profile: str, timeout_s: float, embedded: bool = False)
         reports = Path(tmp) / "reports"
         cmd = [sys.executable, str(code / "run_all.py"), "--profile", profile, "--reports", str(reports),
                "-p", f"02_search.storage={journal}", "-p", f"04_schedules.storage={journal}"]
+        if (code / "notebooks" / "03_cv.ipynb").is_file():  # 03_cv (issue 11 on) reads and writes the same journal
+            cmd += ["-p", f"03_cv.storage={journal}"]
         if not embedded:
             cmd += ["-p", f"data.path={DATA}"]
         env = {**os.environ, "PYTHONPATH": str(code / "lib"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

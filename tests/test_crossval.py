@@ -116,6 +116,8 @@ def test_fold_scores_intervals_and_regimes(frame) -> None:
         for r in fold.regimes:
             m = s["regime"] == r["regime"]
             assert r["score"] == pytest.approx(metric("mae", s["pred"][m], s["target"][m], s["last"][m]))
+            assert r["interval"][0] == pytest.approx(r["score"], rel=1e-5)  # constant error: a point interval
+            assert r["ratio_interval"][0] <= r["ratio"] * (1 + 1e-9) and r["ratio_interval"][1] >= r["ratio"] * (1 - 1e-9)
     assert result.mean == pytest.approx(np.mean(result.scores)) and result.std == pytest.approx(np.std(result.scores, ddof=1))
     summary = result.summary()
     assert summary["done"] == 3 and len(summary["folds"]) == 3 and "replications" not in summary["folds"][0]

@@ -71,6 +71,7 @@ def test_top_trials_of_a_holdout_study_are_scored_on_every_fold(tmp_path, patche
     assert len(folds) == 9 and set(folds["fold"]) == {0, 1, 2}
     regimes = regimes_table(result)
     assert set(regimes["regime"]) <= {0, 1} and (regimes["windows"] > 0).all()
+    assert (regimes["ratio_low"] <= regimes["ratio"] + 1e-9).all() and (regimes["ratio_high"] >= regimes["ratio"] - 1e-9).all()
     summary = pruning_summary(result.study)
     assert summary["trials"] == 3 and summary["pruned"] == 0 and summary["saved_share"] == 0.0
     assert summary["fold_trainings_planned"] == summary["fold_trainings_run"] == 9

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
@@ -33,9 +34,10 @@ def block_length(series: np.ndarray) -> float:
     return max(1.0, length) if np.isfinite(length) else 1.0
 
 
-def replicate(n: int, statistic: Callable[[np.ndarray], float], *, reps: int, seed: int,
-              series: np.ndarray | None = None) -> np.ndarray:
-    """``reps`` values of ``statistic(indices)`` over stationary-bootstrap resamples of positions 0..n-1.
+def replicate(n: int, statistic: Callable[[np.ndarray], Any], *, reps: int, seed: int,
+              series: np.ndarray | None = None, width: int = 1) -> np.ndarray:
+    """``reps`` values of ``statistic(indices)`` over stationary-bootstrap resamples of positions 0..n-1:
+    shape (reps,), or (reps, width) for a statistic that returns ``width`` values.
 
     ``series`` (one value per position, e.g. each window's absolute error) sets the block length;
     without it the blocks have mean length 1 (an i.i.d. bootstrap).
@@ -43,7 +45,8 @@ def replicate(n: int, statistic: Callable[[np.ndarray], float], *, reps: int, se
     block = block_length(series) if series is not None else 1.0
     # arch annotates block_size as int, but the stationary bootstrap uses p = 1 / block_size: any real >= 1
     bs = StationaryBootstrap(block, np.arange(n), seed=np.random.default_rng(seed))  # type: ignore[arg-type]
-    return bs.apply(statistic, reps).ravel()
+    out = bs.apply(statistic, reps)
+    return out.ravel() if width == 1 else out.reshape(reps, width)
 
 
 def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:

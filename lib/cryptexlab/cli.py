@@ -5,7 +5,7 @@
     cryptexlab data features [PATH] [--feature-set NAME] [--json]
     cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
     cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
-    cryptexlab optimize [--mode MODE] [--n-trials N] [--method M] ...
+    cryptexlab optimize [--mode MODE] [--n-trials N] [--method M] [--cv-splits K] [--cv-kind KIND] ...
     cryptexlab dashboard [--port P] [--storage PATH_OR_URL]
     cryptexlab schedule --kind KIND [--param name=value ...] --steps N [--lr 1e-3] [--json] [--plot FILE.html]
 

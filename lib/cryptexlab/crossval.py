@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,7 @@ class CVResult:
     planned: int
     level: float
     returns: bool = False  # a log-return target (the random walk forecasts a zero return)
+    reps: int = 1000  # bootstrap replications of the intervals
     folds: list[FoldResult] = field(default_factory=list)
 
     @property
@@ -124,7 +126,7 @@ class CVResult:
     def regimes(self) -> list[dict[str, Any]]:
         """The metric per regime over every fold's scored windows, beside the random walk's."""
         pooled = {k: np.concatenate([f.scored[k] for f in self.folds]) for k in ("pred", "target", "last", "regime")}
-        return _regime_scores(pooled, self.metric, self.returns)
+        return _regime_scores(pooled, self.metric, self.returns, self.reps, self.level)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: per-fold results, mean, std, interval, per-regime scores."""
@@ -196,7 +198,8 @@ class CrossValidator:
     def run(self, model: ModelConfig, train: TrainConfig, *, report: Callable[[int, CVResult], None] | None = None,
             runner: Runner = run_experiment) -> CVResult:
         """Train and score one model per fold, in fold order; ``report(k, result)`` after fold k may raise to stop."""
-        result = CVResult(self.metric, self.n_folds, self.cv.ci_level, returns=self.dev.target == "log_return")
+        result = CVResult(self.metric, self.n_folds, self.cv.ci_level, returns=self.dev.target == "log_return",
+                          reps=self.cv.bootstrap_reps)
         for k in range(self.n_folds):
             windows = self.windows(k)
             run = runner(self.data, model, train, windows=windows, evaluate_test=False)
@@ -222,7 +225,7 @@ class CrossValidator:
         return FoldResult(
             fold=k, score=float(score), random_walk=float(run.val_random_walk[self.metric]),
             val=dict(run.val), val_random_walk=dict(run.val_random_walk),
-            interval=percentile_interval(reps, self.cv.ci_level), regimes=_regime_scores(scored, self.metric, returns),
+            interval=percentile_interval(reps, self.cv.ci_level), regimes=_regime_scores(scored, self.metric, returns, self.cv.bootstrap_reps, self.cv.ci_level),
             train_windows=windows.train.n_windows, test_windows=windows.val.n_windows, scored_windows=len(pred),
             test_first=str(index[int(windows.val.starts[0])]),
             test_last=str(index[int(windows.val.starts[-1]) + self.dev.span - 1]),
@@ -230,8 +233,11 @@ class CrossValidator:
             windows_trained=run.windows_trained, device=run.device, replications=reps, scored=scored)
 
 
-def _regime_scores(scored: dict[str, np.ndarray], name: str, returns: bool) -> list[dict[str, Any]]:
-    """Per regime label: windows, the model's metric and the random walk's (NaN-labelled windows skipped)."""
+def _regime_scores(scored: dict[str, np.ndarray], name: str, returns: bool, reps: int, level: float
+                   ) -> list[dict[str, Any]]:
+    """Per regime label: windows, the model's metric, the random walk's, their ratio, and bootstrap
+    intervals of the score and of the ratio (both resampled together, the windows kept in time order;
+    NaN-labelled windows skipped)."""
     out = []
     labels = scored["regime"]
     for r in sorted({int(v) for v in labels[~np.isnan(labels)]}):
@@ -240,6 +246,17 @@ def _regime_scores(scored: dict[str, np.ndarray], name: str, returns: bool) -> l
         walk = np.repeat(last[:, None], target.shape[1], axis=1)
         model_score = metric(name, pred, target, last, returns=returns)
         walk_score = metric(name, walk, target, last, returns=returns)
+        both = replicate(len(pred), partial(_pair, name, pred, walk, target, last, returns), reps=reps, seed=r,
+                         series=np.abs(pred - target).mean(axis=1), width=2)
         out.append({"regime": r, "windows": int(m.sum()), "score": model_score, "random_walk": walk_score,
-                    "ratio": model_score / walk_score if walk_score and math.isfinite(walk_score) else math.nan})
+                    "ratio": model_score / walk_score if walk_score and math.isfinite(walk_score) else math.nan,
+                    "interval": percentile_interval(both[:, 0], level),
+                    "ratio_interval": percentile_interval(both[:, 0] / both[:, 1], level)})
     return out
+
+
+def _pair(name: str, pred: np.ndarray, walk: np.ndarray, target: np.ndarray, last: np.ndarray, returns: bool,
+          i: np.ndarray) -> np.ndarray:
+    """(model, random walk) metric on the windows at positions ``i``."""
+    return np.array([metric(name, pred[i], target[i], last[i], returns=returns),
+                     metric(name, walk[i], target[i], last[i], returns=returns)])

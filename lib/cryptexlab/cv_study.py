@@ -147,9 +147,13 @@ def folds_table(result: CVStudy) -> pd.DataFrame:
 
 
 def regimes_table(result: CVStudy) -> pd.DataFrame:
-    """One row per (top trial, regime): pooled over the folds, beside the random walk."""
-    rows = [{"trial": t.number, **r} for t in result.top for r in t.user_attrs["cv"]["regimes"]]
-    return pd.DataFrame(rows)
+    """One row per (top trial, regime): pooled over the folds, beside the random walk, with intervals."""
+    rows = [{"trial": t.number, "regime": r["regime"], "windows": r["windows"], "score": r["score"],
+             "ci_low": r["interval"][0], "ci_high": r["interval"][1], "random_walk": r["random_walk"],
+             "ratio": r["ratio"], "ratio_low": r["ratio_interval"][0], "ratio_high": r["ratio_interval"][1]}
+            for t in result.top for r in t.user_attrs["cv"]["regimes"]]
+    return pd.DataFrame(rows, columns=["trial", "regime", "windows", "score", "ci_low", "ci_high", "random_walk",
+                                       "ratio", "ratio_low", "ratio_high"])
 
 
 def trials_folds(study: optuna.Study) -> pd.DataFrame:

@@ -76,10 +76,14 @@ def regimes_figure(regimes: pd.DataFrame, metric: str) -> go.Figure:
     """Ratio to the random walk per regime and top trial (below 1: the model wins in that regime)."""
     fig = go.Figure()
     for trial, rows in regimes.groupby("trial", sort=False):
+        lo, hi = rows["ratio_low"].to_numpy(), rows["ratio_high"].to_numpy()
         fig.add_trace(go.Bar(x=[f"regime {r}" for r in rows["regime"]], y=rows["ratio"], name=f"trial {trial}",
-                             text=[f"{w} windows" for w in rows["windows"]], textposition="none"))
+                             text=[f"{w} windows" for w in rows["windows"]], textposition="none",
+                             error_y={"type": "data", "symmetric": False, "array": hi - rows["ratio"].to_numpy(),
+                                      "arrayminus": rows["ratio"].to_numpy() - lo}))
     fig.add_hline(y=1.0, line_dash="dash", line_color="#d62728", annotation_text="random walk")
-    fig.update_layout(title=f"{metric} relative to the random walk, by market regime (0 calmest)", barmode="group",
+    fig.update_layout(title=f"{metric} relative to the random walk, by market regime (0 calmest; bars: bootstrap "
+                            "intervals)", barmode="group",
                       yaxis_title="model / random walk", height=420)
     return fig
 
@@ -89,12 +93,13 @@ def pruning_figure(study_trials: pd.DataFrame) -> go.Figure:
     colours = {"COMPLETE": "#2ca02c", "PRUNED": "#ff7f0e", "FAIL": "#d62728", "RUNNING": "#7f7f7f"}
     fig = go.Figure()
     for state, rows in study_trials.groupby("state"):
-        fig.add_trace(go.Bar(x=rows["trial"], y=rows["folds_trained"], name=state.lower(),
+        fig.add_trace(go.Bar(x=[f"trial {t}" for t in rows["trial"]], y=rows["folds_trained"], name=state.lower(),
                              marker_color=colours.get(state, "#7f7f7f")))
     planned = int(study_trials["folds_planned"].max()) if len(study_trials) else 0
     fig.add_hline(y=planned, line_dash="dot", annotation_text=f"{planned} folds planned")
-    fig.update_layout(title="Folds trained per trial (pruned trials stopped early)", xaxis_title="trial",
-                      yaxis_title="folds trained", height=380)
+    fig.update_layout(title="Folds trained per trial (pruned trials stopped early)", yaxis_title="folds trained",
+                      xaxis={"type": "category", "categoryorder": "array",
+                             "categoryarray": [f"trial {t}" for t in study_trials["trial"]]}, height=380)
     return fig
 
 
