@@ -30,7 +30,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.crossval import CrossValidator
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import CVConfig, CVNotebook, Objective, SearchConfig
+from cryptexlab.params import CVConfig, CVNotebook, Objective, SearchConfig, SearchMode
 from cryptexlab.search.spaces import TrialConfig, apply
 
 
@@ -107,7 +107,7 @@ def _run_cv_study(base: TrialConfig, section: CVNotebook, enqueue: list[dict[str
                    {order[i]: v for i, v in holdout.items() if i < len(order)})
 
 
-def _own_params(base: TrialConfig, space: str) -> dict[str, Any]:
+def _own_params(base: TrialConfig, space: SearchMode) -> dict[str, Any]:
     """The base configuration's values of the space's parameters (enqueued: the profile's own configuration)."""
     from cryptexlab.search.spaces import parameter_names
 
