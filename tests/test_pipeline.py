@@ -50,9 +50,12 @@ def test_smoke_run_writes_reports(smoke_run) -> None:
     assert metrics["headline"]["bars"] == 1500 and metrics["headline"]["source"] == "synthetic"
     assert [p["name"] for p in metrics["details"]["periods"]] == ["train", "val", "test"]
     assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
-    assert [line.split(":")[0] for line in lines] == ["[1/3] 01_data", "[2/3] 02_search", "[3/3] 04_schedules"]
+    assert [line.split(":")[0] for line in lines] == ["[1/4] 01_data", "[2/4] 02_search", "[3/4] 03_cv",
+                                                      "[4/4] 04_schedules"]
     assert all(": ok in " in line for line in lines)
-    for name in ("02_search", "04_schedules"):
+    cv = json.loads((run_dir / "03_cv.metrics.json").read_text())["headline"]
+    assert cv["study"] == "smoke-cv" and cv["folds"] == 2 and cv["ci_low"] <= cv["cv_mae"] <= cv["ci_high"]
+    for name in ("02_search", "03_cv", "04_schedules"):
         assert (run_dir / f"{name}.metrics.json").is_file() and f'href="{name}.html"' in index
 
 
