@@ -148,9 +148,11 @@ def folds_table(result: CVStudy) -> pd.DataFrame:
 
 def regimes_table(result: CVStudy) -> pd.DataFrame:
     """One row per (top trial, regime): pooled over the folds, beside the random walk, with intervals."""
+    none = (math.nan, math.nan)  # trials stored before regime intervals existed have none
     rows = [{"trial": t.number, "regime": r["regime"], "windows": r["windows"], "score": r["score"],
-             "ci_low": r["interval"][0], "ci_high": r["interval"][1], "random_walk": r["random_walk"],
-             "ratio": r["ratio"], "ratio_low": r["ratio_interval"][0], "ratio_high": r["ratio_interval"][1]}
+             "ci_low": r.get("interval", none)[0], "ci_high": r.get("interval", none)[1], "random_walk": r["random_walk"],
+             "ratio": r["ratio"], "ratio_low": r.get("ratio_interval", none)[0],
+             "ratio_high": r.get("ratio_interval", none)[1]}
             for t in result.top for r in t.user_attrs["cv"]["regimes"]]
     return pd.DataFrame(rows, columns=["trial", "regime", "windows", "score", "ci_low", "ci_high", "random_walk",
                                        "ratio", "ratio_low", "ratio_high"])
