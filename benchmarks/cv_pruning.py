@@ -60,6 +60,7 @@ def main() -> None:
     path = RESULTS / f"{NAME}.json"
     earlier = json.loads(path.read_text()) if path.is_file() and not args.fresh else {}
     runs: dict[str, dict] = earlier.get("runs", {})
+    notes = earlier.get("notes", "")
     profile = load_profile("quick", overrides=[f"data.path={DATA}"])
     base = TrialConfig(profile.data, ModelConfig(kind="dlinear"), profile.train)
     config = {"data": str(DATA.name), "model": "dlinear", "space": "training", "sampler": "tpe", "cv_kind": "purged",
@@ -83,7 +84,7 @@ def main() -> None:
                     runs[key] = _describe(result.study, time.perf_counter() - start)
                     print(f"{key}: best {runs[key]['best']:.3f}, {runs[key]['fold_trainings']} fold trainings, "
                           f"{runs[key]['seconds']:.0f} s", flush=True)
-                    _save(config, runs, args)
+                    _save(config, runs, args, notes)
 
 
 def _describe(study: optuna.Study, seconds: float) -> dict:
@@ -98,7 +99,7 @@ def _describe(study: optuna.Study, seconds: float) -> dict:
             "seconds": seconds}
 
 
-def _save(config: dict, runs: dict, args: argparse.Namespace) -> None:
+def _save(config: dict, runs: dict, args: argparse.Namespace, notes: str) -> None:
     by_folds = {str(k): _summary(runs, k, args.trials) for k in args.folds}
     by_folds = {k: v for k, v in by_folds.items() if v}
     primary = by_folds.get(str(args.folds[0]), {})
@@ -106,7 +107,7 @@ def _save(config: dict, runs: dict, args: argparse.Namespace) -> None:
     met = {k: {p: {"saved_share": v["saved_share"] >= 0.5, "best_ratio": v["best_ratio"] <= 1.01}
                for p, v in pruners.items()} for k, pruners in by_folds.items()}
     write(NAME, {"configuration": config, "versions": versions("cryptexlab", "optuna", "torch", "numpy"),
-                 "pruners": primary, "by_folds": by_folds, "targets": targets, "targets_met": met, "runs": runs})
+                 "pruners": primary, "by_folds": by_folds, "targets": targets, "targets_met": met, "notes": notes, "runs": runs})
 
 
 def _summary(runs: dict, folds: int, trials: int) -> dict:
