@@ -10,6 +10,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from cryptexlab.analysis import trials_table
 from cryptexlab.cli import main
 from cryptexlab.crossval import CrossValidator
 from cryptexlab.cv_study import (
@@ -26,7 +27,7 @@ from cryptexlab.params import CVConfig, CVNotebook, DataConfig, ModelConfig, Sea
 from cryptexlab.plots.cv import fold_diagram, fold_parts, fold_scores_figure, pruning_figure, regimes_figure
 from cryptexlab.search import api
 from cryptexlab.search.spaces import TrialConfig
-from cryptexlab.search.tuner import run_search
+from cryptexlab.search.tuner import run_search, storage_for
 from fake_runner import fake_cv_runner, fake_runner, fold_bias
 
 DATA = DataConfig.model_validate({"synthetic": {"hours": 3000}, "feature_set": "CRYPTEX_BASIC",
@@ -94,6 +95,11 @@ def test_extra_trials_are_pruned_fold_by_fold_and_the_savings_counted(tmp_path, 
     assert summary["fold_trainings_planned"] == 33 and summary["fold_trainings_run"] == int(table["folds_trained"].sum())
     assert summary["saved_share"] == pytest.approx(1 - summary["fold_trainings_run"] / 33)
     assert sum(summary["pruned_after_fold"].values()) == summary["pruned"]
+    table = trials_table(result.study)  # 02_search's table: folds trained instead of the epoch pruned at
+    assert "folds_trained" in table and "pruned_at_epoch" not in table
+    assert table["folds_trained"].tolist() == trials_folds(result.study)["folds_trained"].tolist()
+    assert "folds_trained" not in trials_table(optuna.load_study(study_name="hold", storage=storage_for(
+        SearchConfig(study_name="hold", storage=str(tmp_path / "s.journal")))[0]))
 
 
 def test_a_cross_validated_study_is_read_not_trained_again(tmp_path, patched_runner) -> None:

@@ -52,15 +52,20 @@ def study_figures(study: optuna.Study, objective_names: list[str] | None = None)
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: number, state, value(s), stop or failure reason, duration."""
+    """One row per trial: number, state, value(s), stop or failure reason, the epoch a pruned trial stopped at
+    (or, cross-validated, the folds each trial trained), duration."""
     rows = []
     for t in study.trials:
         rows.append({"trial": t.number, "state": t.state.name,
                      "value": t.values[0] if t.values and len(t.values) == 1 else t.values,
                      "reason": t.user_attrs.get("failure_reason") or t.user_attrs.get("stop_reason", ""),
                      "pruned_at_epoch": t.user_attrs.get("pruned_at_epoch"),
+                     "folds_trained": len(t.user_attrs["cv_folds"]) if "cv_folds" in t.user_attrs else None,
                      "seconds": t.user_attrs.get("duration_s")})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not table.empty:  # a holdout study has no folds, a cross-validated one no epochs pruned at
+        table = table.drop(columns=[c for c in ("pruned_at_epoch", "folds_trained") if table[c].isna().all()])
+    return table
 
 
 def failures_table(study: optuna.Study) -> pd.DataFrame:
