@@ -210,3 +210,21 @@ def test_a_fold_too_short_for_the_regime_hmm_is_scored_without_regimes(frame) ->
     assert first.regimes == [] and np.isfinite(first.score)
     assert "too few to fit 8 regimes" in cv.regime_notes[0]
     assert result.folds[-1].regimes  # later folds train on enough rows
+
+
+def test_validators_are_shared_per_settings_and_rebuilt_for_a_rewritten_file(tmp_path, real_hourly) -> None:
+    from cryptexlab.crossval import cross_validator
+
+    cv = CVConfig(n_splits=2)
+    assert cross_validator(DATA, cv) is cross_validator(DATA, cv)
+    assert cross_validator(DATA, CVConfig(n_splits=3)) is not cross_validator(DATA, cv)
+    path = tmp_path / "h.csv"
+    path.write_bytes(real_hourly.read_bytes())
+    data = DataConfig.model_validate({"path": str(path), "feature_set": "CRYPTEX_BASIC",
+                                      "windows": {"seq_len": 32, "pred_len": 6}})
+    first = cross_validator(data, cv)
+    assert cross_validator(data, cv) is first
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-500]))  # the same path, 500 bars fewer
+    again = cross_validator(data, cv)
+    assert again is not first and again.dev.n_windows < first.dev.n_windows

@@ -26,7 +26,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -231,6 +233,24 @@ class CrossValidator:
             test_last=str(index[int(windows.val.starts[-1]) + self.dev.span - 1]),
             seconds=run.seconds, stop_reason=run.stop_reason, best_epoch=run.best_epoch,
             windows_trained=run.windows_trained, device=run.device, replications=reps, scored=scored)
+
+
+#: Validators built in this process, newest last (at most :data:`KEPT` of them).
+_VALIDATORS: dict[str, CrossValidator] = {}
+KEPT = 4
+
+
+def cross_validator(data: DataConfig, cv: CVConfig, objective: str = "val_mae") -> CrossValidator:
+    """The :class:`CrossValidator` of these settings, built once per process and shared: a search's
+    trials and the notebook that reads the study use the same folds without loading the features again."""
+    source = os.stat(data.path) if data.path and os.path.isfile(data.path) else None  # a rewritten file: new folds
+    version = (source.st_mtime_ns, source.st_size) if source else None
+    key = json.dumps([data.model_dump(mode="json"), cv.model_dump(mode="json"), objective, version], sort_keys=True)
+    if key not in _VALIDATORS:
+        if len(_VALIDATORS) >= KEPT:
+            _VALIDATORS.pop(next(iter(_VALIDATORS)))
+        _VALIDATORS[key] = CrossValidator(data, cv, objective=objective)
+    return _VALIDATORS[key]
 
 
 def _regime_scores(scored: dict[str, np.ndarray], name: str, returns: bool, reps: int, level: float

@@ -114,6 +114,10 @@ class _WindowSplitter:
                 f"{least} or null (derived from seq_len and pred_len)")
         return bars
 
+    def left_out(self) -> tuple[int, int]:
+        """(windows left out beside each test block, windows of embargo after it), as :meth:`split` uses them."""
+        raise NotImplementedError
+
     def _embargo(self, value: Length) -> int:
         bars = self.pred_len if value is None else to_bars(value, self.bar, "embargo")
         if bars < 0:
@@ -146,11 +150,15 @@ class ExpandingWindowSplit(_WindowSplitter):
     def _train_start(self, test_start: int, gap: int) -> int:
         return 0
 
+    def left_out(self) -> tuple[int, int]:
+        """(the gap, no embargo)."""
+        return self._separation(self.gap, "gap"), 0
+
     def split(self, X: Sized | Any, y: Any = None, groups: Any = None) -> Iterator[Split]:  # noqa: N803
         """Yield (train, test) window positions, oldest fold first."""
         self._check()
         n = len(X)
-        gap = self._separation(self.gap, "gap")
+        gap = self.left_out()[0]
         test_size = n // (self.n_splits + 1) if self.test_size is None else self.test_size
         first = n - self.n_splits * test_size
         if test_size < 1 or first - gap < 1:
@@ -205,12 +213,16 @@ class BlockedSplit(_WindowSplitter):
         super().__init__(n_splits, seq_len, pred_len, bar)
         self.test_fraction, self.margin = test_fraction, margin
 
+    def left_out(self) -> tuple[int, int]:
+        """(the margin, no embargo)."""
+        return self._separation(self.margin, "margin"), 0
+
     def split(self, X: Sized | Any, y: Any = None, groups: Any = None) -> Iterator[Split]:  # noqa: N803
         """Yield (train, test) window positions, one fold per block in time order."""
         self._check()
         if not 0 < self.test_fraction < 1:
             raise ParamsError(f"test_fraction must be between 0 and 1, got test_fraction={self.test_fraction}")
-        margin = self._separation(self.margin, "margin")
+        margin = self.left_out()[0]
         for block in np.array_split(np.arange(len(X)), self.n_splits):
             n_test = max(1, round(len(block) * self.test_fraction))
             n_train = len(block) - n_test - margin
@@ -239,11 +251,15 @@ class PurgedKFold(_WindowSplitter):
         super().__init__(n_splits, seq_len, pred_len, bar)
         self.purge, self.embargo = purge, embargo
 
+    def left_out(self) -> tuple[int, int]:
+        """(the purge on either side of a test block, the embargo after it)."""
+        return self._separation(self.purge, "purge"), self._embargo(self.embargo)
+
     def split(self, X: Sized | Any, y: Any = None, groups: Any = None) -> Iterator[Split]:  # noqa: N803
         """Yield (train, test) window positions, test blocks in time order."""
         self._check()
         n = len(X)
-        purge, embargo = self._separation(self.purge, "purge"), self._embargo(self.embargo)
+        purge, embargo = self.left_out()
         if n < self.n_splits:
             raise ParamsError(f"too many splits={self.n_splits} for {n} windows; use fewer splits or more data")
         positions = np.arange(n)
@@ -302,6 +318,10 @@ class CombinatorialPurgedSplit(_WindowSplitter):
         """The test groups of each split, in split order."""
         return list(itertools.combinations(range(self.n_splits), self.n_test_groups))
 
+    def left_out(self) -> tuple[int, int]:
+        """(the purge on either side of a test group, the embargo after it)."""
+        return self._separation(self.purge, "purge"), self._embargo(self.embargo)
+
     def split(self, X: Sized | Any, y: Any = None, groups: Any = None) -> Iterator[Split]:  # noqa: N803
         """Yield (train, test) window positions for every combination of test groups."""
         self._check()
@@ -311,7 +331,7 @@ class CombinatorialPurgedSplit(_WindowSplitter):
         n = len(X)
         if n < self.n_splits:
             raise ParamsError(f"too many groups={self.n_splits} for {n} windows; use fewer groups or more data")
-        purge, embargo = self._separation(self.purge, "purge"), self._embargo(self.embargo)
+        purge, embargo = self.left_out()
         positions = np.arange(n)
         cut = self.groups(n)
         for combo in self.combinations():

@@ -28,7 +28,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from cryptexlab.crossval import CrossValidator
+from cryptexlab.crossval import CrossValidator, cross_validator
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import CVConfig, CVNotebook, Objective, SearchConfig, SearchMode
 from cryptexlab.search.spaces import TrialConfig, apply
@@ -76,7 +76,7 @@ def cross_validate_top(base: TrialConfig, section: CVNotebook) -> CVStudy:
     objective: Objective = source.user_attrs.get("objectives", ["val_mae"])[0]
     if "cv" in source.user_attrs:
         cv = CVConfig.model_validate(source.user_attrs["cv"])
-        validator = CrossValidator(TrialConfig.from_trial(done[0]).data, cv, objective=objective)
+        validator = cross_validator(TrialConfig.from_trial(done[0]).data, cv, objective)
         return CVStudy(source, f"read from the cross-validated study {section.study_name!r}", done[: section.top_k],
                        validator, {})
     top = done[: section.top_k]
@@ -101,7 +101,7 @@ def _run_cv_study(base: TrialConfig, section: CVNotebook, enqueue: list[dict[str
                           objectives=[objective], study_name=section.cv_study_name, storage=section.storage,
                           cv=section.cv, enqueue=enqueue)
     study = run_search(base, search, show_progress_bar=False).study
-    validator = CrossValidator(base.data, section.cv, objective=objective)
+    validator = cross_validator(base.data, section.cv, objective)  # the one the search's trials used
     order = [t.number for t in study.get_trials(deepcopy=False)][: len(enqueue)]  # enqueued trials run first
     return CVStudy(study, origin, _ranked(study)[: section.top_k], validator,
                    {order[i]: v for i, v in holdout.items() if i < len(order)})

@@ -54,14 +54,11 @@ def signal_sharpe(pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, ret
 def forecast_metrics(pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, returns: bool = False
                      ) -> dict[str, float]:
     """MAE, MSE, MAPE (%), directional accuracy and the forecast signal's Sharpe ratio."""
-    err = pred - target
-    return {
-        "mae": float(np.abs(err).mean()),
-        "mse": float((err**2).mean()),
-        "mape": float(100 * np.abs(err / np.where(target == 0, np.nan, target)).mean()),
-        "directional_accuracy": directional_accuracy(pred, target, last),
-        "sharpe": signal_sharpe(pred, target, last, returns=returns),
-    }
+    return {name: metric(name, pred, target, last, returns=returns) for name in METRIC_NAMES}
+
+
+#: The metrics of :func:`forecast_metrics`, in order.
+METRIC_NAMES = ("mae", "mse", "mape", "directional_accuracy", "sharpe")
 
 
 def metric(name: str, pred: np.ndarray, target: np.ndarray, last: np.ndarray, *, returns: bool = False) -> float:
@@ -83,4 +80,4 @@ def metric(name: str, pred: np.ndarray, target: np.ndarray, last: np.ndarray, *,
         return directional_accuracy(pred, target, last)
     if name == "sharpe":
         return signal_sharpe(pred, target, last, returns=returns)
-    raise ValueError(f"unknown metric {name!r}; use one of mae, mse, mape, directional_accuracy, sharpe")
+    raise ValueError(f"unknown metric {name!r}; use one of {', '.join(METRIC_NAMES)}")

@@ -12,7 +12,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from cryptexlab.crossval import CrossValidator
-from cryptexlab.cv import to_bars
 
 #: Colours of the parts of a fold.
 PARTS = {"train": "#1f77b4", "purge": "#bdbdbd", "test": "#ff7f0e", "embargo": "#d62728", "unused": "#f2f2f2"}
@@ -21,11 +20,9 @@ PARTS = {"train": "#1f77b4", "purge": "#bdbdbd", "test": "#ff7f0e", "embargo": "
 def fold_parts(validator: CrossValidator) -> pd.DataFrame:
     """Each fold cut into runs of window starts: train, purge (the windows left out beside a test block,
     on the sides where training windows lie), test, embargo (after the purge) and unused, with times."""
-    dev, cv = validator.dev, validator.cv
+    dev = validator.dev
     n, index = dev.n_windows, dev.frame.index
-    purge = dev.span - 1 if cv.purge is None else to_bars(cv.purge, dev.bar, "purge")
-    embargo = 0 if cv.kind not in ("purged", "cpcv") else (
-        dev.pred_len if cv.embargo is None else to_bars(cv.embargo, dev.bar, "embargo"))
+    purge, embargo = validator.splitter.left_out()
     rows = []
     for k, (train, test) in enumerate(validator.splits):
         part = np.full(n, "unused", dtype=object)

@@ -27,7 +27,6 @@ from cryptexlab.errors import ParamsError
 from cryptexlab.params import OBJECTIVE_DIRECTIONS, CVConfig, CVKind, DataConfig, SearchMethod, load_profile
 
 if TYPE_CHECKING:
-    from cryptexlab.crossval import CrossValidator
     from cryptexlab.search.tuner import SearchResult
 
 #: The seed's method names -> the profile's ``02_search.method``: each sampler by its own name, and
@@ -94,7 +93,7 @@ def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_li
     """
     import pandas as pd
 
-    from cryptexlab.crossval import CrossValidator
+    from cryptexlab.crossval import cross_validator
     from cryptexlab.search.spaces import TrialConfig, apply
     from cryptexlab.training import run_experiment
 
@@ -111,11 +110,8 @@ def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_li
     base = TrialConfig(data_config, base_profile.model, base_profile.train)
     configs = [apply(base, dict(params)) for params in parameters_list]  # every combination checked first
     cv = CVConfig(kind=cv_kind, n_splits=cv_splits)
-    validators: dict[str, CrossValidator] = {}
-    for config in configs:
-        if config.fingerprint() not in validators:
-            validators[config.fingerprint()] = CrossValidator(config.data, cv, objective=objective)
-    results = [validators[c.fingerprint()].run(c.model, c.train, runner=runner or run_experiment) for c in configs]
+    validators = [cross_validator(c.data, cv, objective) for c in configs]  # every split checked before training
+    results = [v.run(c.model, c.train, runner=runner or run_experiment) for v, c in zip(validators, configs, strict=True)]
     rows = []
     for params, result in zip(parameters_list, results, strict=True):
         lo, hi = result.interval

@@ -2,7 +2,7 @@
 
 With ``search.cv`` set, every trial trains one model per fold in fold order
 (:class:`cryptexlab.crossval.CrossValidator`; the folds are built once per data specification
-and shared by every trial, so step k means the same fold for all of them). After fold k the
+(:func:`cryptexlab.crossval.cross_validator`) and shared by every trial, so step k means the same fold for all of them). After fold k the
 trial reports to Optuna at step k:
 
 * ``median`` (and the other pruners but Wilcoxon): the running mean of the fold scores so far,
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import optuna
 
-from cryptexlab.crossval import CrossValidator, CVResult
+from cryptexlab.crossval import CVResult, cross_validator
 from cryptexlab.params import SearchConfig
 from cryptexlab.search.spaces import TrialConfig
 
@@ -42,15 +42,9 @@ def cv_evaluator(search: SearchConfig, runner: Runner) -> Evaluator:
 
     assert search.cv is not None
     cv, objective = search.cv, search.objectives[0]
-    validators: dict[str, CrossValidator] = {}
 
     def evaluate(trial: optuna.Trial, config: TrialConfig) -> tuple[float, ...]:
-        key = config.fingerprint()
-        if key not in validators:
-            if len(validators) >= 4:
-                validators.pop(next(iter(validators)))
-            validators[key] = CrossValidator(config.data, cv, objective=objective)
-        validator = validators[key]
+        validator = cross_validator(config.data, cv, objective)
         trial.set_user_attr("cv_planned_folds", validator.n_folds)
         trial.set_user_attr("cv_splitter", repr(validator.splitter))
 
@@ -76,8 +70,8 @@ def cv_evaluator(search: SearchConfig, runner: Runner) -> Evaluator:
 
 def record(trial: optuna.Trial, result: CVResult) -> None:
     """Store the folds so far on the trial (``cv_folds``, ``cv``, ``windows``)."""
-    trial.set_user_attr("cv_folds", [f.to_dict() for f in result.folds])
     summary = result.summary()
-    trial.set_user_attr("cv", {k: v for k, v in summary.items() if k != "folds"})
+    trial.set_user_attr("cv_folds", summary.pop("folds"))
+    trial.set_user_attr("cv", summary)
     trial.set_user_attr("windows", {"trained": sum(f.windows_trained for f in result.folds),
                                     "folds_trained": len(result.folds)})

@@ -247,7 +247,8 @@ def _holdout_evaluator(search: SearchConfig, runner: Runner) -> Evaluator:
                     raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
         result = runner(config.data, config.model, config.train, windows=windows, report=report, evaluate_test=False)
-        record_run(trial, result)
+        trial.set_user_attr("device", result.device)
+        trial.set_user_attr("stop_reason", result.stop_reason)
         trial.set_user_attr("val", result.val)
         trial.set_user_attr("val_random_walk", result.val_random_walk)
         trial.set_user_attr("val_windows", result.val_windows)
@@ -258,12 +259,6 @@ def _holdout_evaluator(search: SearchConfig, runner: Runner) -> Evaluator:
         return tuple(_objective_value(o, result) for o in search.objectives)
 
     return evaluate
-
-
-def record_run(trial: optuna.Trial, result: ExperimentResult) -> None:
-    """The device and stop reason of a trial's (last) training run."""
-    trial.set_user_attr("device", result.device)
-    trial.set_user_attr("stop_reason", result.stop_reason)
 
 
 def summarize(study: optuna.Study) -> dict[str, Any]:
