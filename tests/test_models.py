@@ -59,7 +59,8 @@ def test_every_family_trains_frozen_and_truncated(tiny_models, family) -> None:
     full, _ = _load_full(resolve_backbone(tiny_models[family]))
     assert full.config.num_hidden_layers == 3  # the cached model is not truncated
     before = {k: v.clone() for k, v in bb.model.state_dict().items()}
-    model = TimeLLM(SMALL, SEQ, PRED, bb)
+    # direct output: a persistence-anchored head starts at zero, so nothing upstream has a gradient at step one
+    model = TimeLLM(SMALL.model_copy(update={"output": "direct"}), SEQ, PRED, bb)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     out = model(batch(n=2))
     assert out.shape == (3, PRED, 2)

@@ -7,6 +7,7 @@
     cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
     cryptexlab optimize [--mode MODE] [--n-trials N] [--method M] [--cv-splits K] [--cv-kind KIND] ...
     cryptexlab dashboard [--port P] [--storage PATH_OR_URL]
+    cryptexlab verdict [--profile quick] [-p key=value ...] [--json]
     cryptexlab schedule --kind KIND [--param name=value ...] --steps N [--lr 1e-3] [--json] [--plot FILE.html]
 
 Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
@@ -129,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     opt.add_argument("--json", action="store_true")
     opt.set_defaults(handler=_optimize)
+
+    verdict = commands.add_parser("verdict", help="does the profile's tuned model beat the random walk on the test "
+                                  "period, after correcting for the trials tried?")
+    verdict.add_argument("--profile", default="quick", help="profile whose study (06_verdict.study_name) is judged")
+    verdict.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                         help="override, e.g. -p 06_verdict.alpha=0.01 -p data.path=FILE.csv")
+    verdict.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    verdict.set_defaults(handler=_verdict)
 
     dash = commands.add_parser("dashboard", help="serve optuna-dashboard on 127.0.0.1 for a study storage")
     dash.add_argument("--port", type=int, default=8080)
@@ -271,6 +280,24 @@ def _train(args: argparse.Namespace) -> int:
             a, b = mine[key], walk[key]
             ratio = f"{a / b:8.3f}" if key != "directional_accuracy" and b else f"{'':8s}"
             print(f"{period:8s}{key:22s}{a:14.6g}{b:14.6g}{ratio}")
+    return 0
+
+
+def _verdict(args: argparse.Namespace) -> int:
+    from cryptexlab.params import load_profile
+    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.verdict import judge
+
+    profile = load_profile(args.profile, overrides=args.param)
+    base = TrialConfig(profile.data, profile.model, profile.train)
+    result = judge(base, profile.search, profile.verdict_notebook, progress=not args.json)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, default=str))
+        return 0
+    print(result.paragraph.replace("**", ""))
+    print()
+    cols = ["model", "role", "mae_ratio", "dm_p_value", "stepm_superior", "in_mcs"]
+    print(result.table[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     return 0
 
 

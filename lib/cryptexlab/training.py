@@ -53,7 +53,7 @@ from cryptexlab.data.windows import Samples, WindowDataset, Windows, make_loader
 from cryptexlab.errors import ParamsError
 from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
-from cryptexlab.metrics import forecast_metrics
+from cryptexlab.metrics import bars_per_year, forecast_metrics
 from cryptexlab.models.baselines import build_baseline
 from cryptexlab.params import TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
 from cryptexlab.schedulers import build_scheduler
@@ -83,10 +83,12 @@ class ExperimentResult:
     #: (forecast, target, last observed) of the scored validation windows, in the target's units:
     #: per-window scores for intervals and regimes (:mod:`cryptexlab.crossval`); not in :meth:`to_dict`.
     val_predictions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: the same for every test window (when the test period was evaluated): what the verdict tests
+    test_predictions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready), without the validation predictions."""
-        return {k: v for k, v in asdict(self).items() if k != "val_predictions"}
+        """Plain dict (JSON-ready), without the predictions."""
+        return {k: v for k, v in asdict(self).items() if k not in ("val_predictions", "test_predictions")}
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -108,37 +110,70 @@ def build_model(config: ModelConfig, windows: Windows, n_outputs: int = 1) -> nn
         from cryptexlab.models.timellm import TimeLLM
 
         backbone = load_backbone(config.llm_model, config.llm_layers)
-        return TimeLLM(config, seq_len, pred_len, backbone, variant=TIMELLM_VARIANTS[config.kind], n_outputs=n_outputs)
+        return TimeLLM(config, seq_len, pred_len, backbone, variant=TIMELLM_VARIANTS[config.kind], n_outputs=n_outputs,
+                       anchor_level=return_zero(windows))
     params: dict[str, Any] = {}
     if config.kind == "random_walk" and windows.target == "log_return":
-        k = windows.target_position
-        params["return_zero"] = float(-windows.scaler.mean_[k] / windows.scaler.scale_[k])
+        params["return_zero"] = return_zero(windows)
     baseline = build_baseline(config.kind, seq_len, pred_len, channels=1, **params)
-    return InstanceNormalized(baseline) if getattr(baseline, "trainable", False) else baseline
+    if not getattr(baseline, "trainable", False):
+        return baseline
+    persistence = config.output == "persistence" and not getattr(baseline, "anchored", False)
+    return InstanceNormalized(baseline, persistence=persistence, anchor_level=return_zero(windows))
+
+
+def return_zero(windows: Windows) -> float | None:
+    """The scaled value of a zero return when the target is a log return (the random walk's forecast), else None."""
+    if windows.target != "log_return":
+        return None
+    k = windows.target_position
+    return float(-windows.scaler.mean_[k] / windows.scaler.scale_[k])
 
 
 class InstanceNormalized(nn.Module):
     """A trainable baseline seen through the same RevIN as Time-LLM, so the comparison is fair:
-    each window is standardised by its own mean and std and the forecast de-standardised."""
+    each window is standardised by its own mean and std and the forecast de-standardised.
 
-    def __init__(self, inner: nn.Module) -> None:
+    With ``persistence`` the baseline forecasts the change from the random walk (the last observed
+    value, or ``anchor_level`` for return inputs), and its layers start at zero.
+    """
+
+    def __init__(self, inner: nn.Module, persistence: bool = False, anchor_level: float | None = None) -> None:
         super().__init__()
         from cryptexlab.models.timellm import RevIN
 
         self.inner, self.revin = inner, RevIN()
         self.trainable = True
+        self.persistence, self.anchor_level = persistence, anchor_level
+        if persistence:  # a linear baseline's layers are all last layers: every map from input to output
+            for layer in inner.modules():
+                if isinstance(layer, nn.Linear):
+                    nn.init.zeros_(layer.weight)
+                    nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from cryptexlab.models.timellm import anchor
+
         z, mean, std = self.revin.norm(x)
-        return self.revin.denorm(self.inner(z), mean, std)
+        out = self.inner(z)
+        if self.persistence:  # (B, H, C) + the anchor of each (window, channel)
+            b, t, c = z.shape
+            series = z.permute(0, 2, 1).reshape(b * c, t)
+            level = anchor(series, mean.permute(0, 2, 1).reshape(b * c, 1), std.permute(0, 2, 1).reshape(b * c, 1),
+                           self.anchor_level)
+            out = out + level.view(b, c, 1).permute(0, 2, 1)
+        return self.revin.denorm(out, mean, std)
 
 
 def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
                    windows: Windows | None = None, report: Report | None = None,
-                   evaluate_test: bool = True) -> ExperimentResult:
+                   evaluate_test: bool = True, select_best: bool = True) -> ExperimentResult:
     """Train one configuration and evaluate it (and the random walk) on validation and test.
 
     A search passes ``evaluate_test=False``: the test period stays untouched until the verdict.
+    ``select_best=False`` trains all ``train.epochs`` and keeps the last weights, without early
+    stopping: the verdict's retraining on train + validation (:func:`cryptexlab.data.windows.refit_windows`),
+    whose validation windows are inside its training data and so cannot choose anything.
     """
     torch.manual_seed(train.seed)
     np.random.seed(train.seed)
@@ -159,14 +194,14 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
                               trainable_params=sum(p.numel() for p in trainable),
                               frozen_params=_frozen_count(net), val_windows=budget.describe())
     if trainable:
-        _fit(net, windows, val_set, train, loss_fn, device, result, report, start)
+        _fit(net, windows, val_set, train, loss_fn, device, result, report, start, select_best)
     result.val_predictions = predict(net, windows, val_set, device, quantiles, train.eval_batch_size)
     result.val, result.val_random_walk = _scores(windows, *result.val_predictions)
     result.windows_evaluated += len(val_set)
     if evaluate_test:
         test_set = windows.test.target_samples()
-        result.test, result.test_random_walk = _evaluate(net, windows, test_set, device, quantiles,
-                                                         train.eval_batch_size)
+        result.test_predictions = predict(net, windows, test_set, device, quantiles, train.eval_batch_size)
+        result.test, result.test_random_walk = _scores(windows, *result.test_predictions)
         result.windows_evaluated += len(test_set)
     result.seconds = time.perf_counter() - start
     result.peak_memory_mib = _peak_memory_mib(device)
@@ -195,7 +230,7 @@ def steps_per_epoch(train: TrainConfig, windows: Windows) -> int:
 
 def _fit(net: nn.Module, windows: Windows, val_set: Samples, cfg: TrainConfig,
          loss_fn: nn.Module, device: torch.device, result: ExperimentResult, report: Report | None,
-         start: float) -> None:
+         start: float, select_best: bool = True) -> None:
     # fused Adam: one kernel over all parameters (the 30M-weight prototype mapping dominates)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.learning_rate,
                                  weight_decay=cfg.weight_decay, fused=device.type in ("cpu", "cuda"))
@@ -246,11 +281,13 @@ def _fit(net: nn.Module, windows: Windows, val_set: Samples, cfg: TrainConfig,
             report(epoch, val_loss)
         if result.stop_reason == "timeout":
             break
-        if stale >= cfg.patience:
+        if stale >= cfg.patience and select_best:
             result.stop_reason = "early_stopping"
             break
-    if best_state is not None:
+    if best_state is not None and select_best:
         net.load_state_dict(best_state)
+    elif not select_best:
+        result.best_epoch = len(result.curve)
 
 
 def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
@@ -279,18 +316,13 @@ def _mean_loss(net: nn.Module, windows: Windows, dataset: Samples, loss_fn: nn.M
     return total / count
 
 
-def _evaluate(net: nn.Module, windows: Windows, dataset: Samples, device: torch.device,
-              quantiles: tuple[float, ...], batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
-    """Metrics of the model and of the random walk on the given windows, in price units."""
-    return _scores(windows, *predict(net, windows, dataset, device, quantiles, batch_size))
-
-
 def _scores(windows: Windows, pred: np.ndarray, target: np.ndarray, last: np.ndarray
             ) -> tuple[dict[str, float], dict[str, float]]:
     walk = np.repeat(last[:, None], target.shape[1], axis=1)
     returns = windows.target == "log_return"
-    return (forecast_metrics(pred, target, last, returns=returns),
-            forecast_metrics(walk, target, last, returns=returns))
+    per_year = bars_per_year(windows.index)  # Sharpe annualised for the data's own bar size
+    return (forecast_metrics(pred, target, last, returns=returns, periods_per_year=per_year),
+            forecast_metrics(walk, target, last, returns=returns, periods_per_year=per_year))
 
 
 def predict(net: nn.Module, windows: Windows, dataset: Samples,

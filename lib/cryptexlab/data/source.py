@@ -35,7 +35,7 @@ def load_data(config: DataConfig) -> CandleData:
     """
     if config.path is None:
         s = config.synthetic
-        data = synthetic_candles(kind=s.kind, hours=s.hours, seed=s.seed)
+        data = synthetic_candles(kind=s.kind, hours=s.hours, seed=s.seed, phi=s.phi)
     else:
         data = load_candles(resolve(config.path), freq=config.freq, repair=config.repair,
                             columns=config.columns, skip_rows=config.skip_rows)

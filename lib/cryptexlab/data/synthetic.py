@@ -73,29 +73,31 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
-def synthetic_candles(kind: Kind = "default", hours: int = 8760, seed: int = 7) -> CandleData:
+def synthetic_candles(kind: Kind = "default", hours: int = 8760, seed: int = 7, phi: float | None = None) -> CandleData:
     """Generate the synthetic series and validate it through the same path as a CSV.
 
     Args:
         kind: ``default``, ``martingale`` or ``planted`` (see the module docstring).
         hours: Number of hourly bars (at least 100).
         seed: Random seed; the same (kind, hours, seed) always gives the same candles.
+        phi: The AR(1) coefficient instead of the kind's (a stronger or weaker planted signal).
 
     Raises:
         DataError: for an unknown kind or too few hours.
     """
-    raw = synthetic_frame(kind, hours, seed)
-    source = f"synthetic:{kind} (seed={seed}, hours={hours})"
+    raw = synthetic_frame(kind, hours, seed, phi)
+    strength = "" if phi is None else f", phi={phi:g}"
+    source = f"synthetic:{kind} (seed={seed}, hours={hours}{strength})"
     return validate_candles(raw, source=source, freq="1h", synthetic=True)
 
 
-def synthetic_frame(kind: Kind = "default", hours: int = 8760, seed: int = 7) -> pd.DataFrame:
+def synthetic_frame(kind: Kind = "default", hours: int = 8760, seed: int = 7, phi: float | None = None) -> pd.DataFrame:
     """The synthetic candles as a raw Cryptex-layout frame (``timestamp`` in Unix seconds)."""
     if kind not in VARIANTS:
         raise DataError(f"unknown synthetic kind {kind!r}; use one of {', '.join(VARIANTS)}")
     if hours < 100:
         raise DataError(f"hours must be at least 100 for a usable series, got {hours}")
-    variant = VARIANTS[kind]
+    variant = VARIANTS[kind] if phi is None else Variant(phi=phi, drift=VARIANTS[kind].drift)
     rng = np.random.default_rng(seed)
     index = pd.date_range(START, periods=hours, freq="1h")
     season = _seasonal_vol(index)

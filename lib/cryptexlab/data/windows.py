@@ -158,6 +158,24 @@ def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
                    periods=periods)
 
 
+def refit_windows(windows: Windows) -> Windows:
+    """The same windows with training extended over the validation period: every window that lies
+    wholly in the rows from the training period's start to the validation period's end (the gap
+    between them included; the gap before the test period is not).
+
+    The scaler stays the one fit on the training period (an affine map fixed before the
+    validation rows are seen; the models standardise each window themselves). The validation
+    windows are kept, now inside the training data, so they score nothing (the verdict's
+    retraining runs its epochs without choosing among them); the test windows are unchanged.
+    """
+    train, val = windows.periods[0], windows.periods[1]
+    period = Period("train+val", train.start, val.stop, train.first, val.last)
+    t = windows.train
+    refit = WindowDataset(t.values, period, t.seq_len, t.pred_len, t.target, t.mode)
+    return Windows(refit, windows.val, windows.test, scaler=windows.scaler, columns=windows.columns,
+                   target=windows.target, index=windows.index, periods=[period, val, windows.periods[2]])
+
+
 def input_columns(frame: pd.DataFrame, config: DataConfig) -> tuple[list[str], str]:
     """(the columns a window holds, the target column): the configured features (all by default),
     with the target appended when they leave it out.

@@ -213,6 +213,7 @@ class LinearForecaster(nn.Module):
 
     name = "linear"
     trainable = True
+    anchored = True  # persistence-anchored by construction, whatever model.output says
 
     def __init__(self, seq_len: int, pred_len: int) -> None:
         super().__init__()

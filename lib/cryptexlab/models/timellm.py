@@ -146,7 +146,7 @@ class TimeLLM(nn.Module):
     backbone: Backbone  # set with object.__setattr__ in __init__: frozen and shared, not a submodule
 
     def __init__(self, config: ModelConfig, seq_len: int, pred_len: int, backbone: Backbone,
-                 variant: str = "llm", n_outputs: int = 1) -> None:
+                 variant: str = "llm", n_outputs: int = 1, anchor_level: float | None = None) -> None:
         super().__init__()
         if config.patch_len > seq_len:
             raise ParamsError(f"patch_len={config.patch_len} must be at most seq_len={seq_len}")
@@ -169,6 +169,13 @@ class TimeLLM(nn.Module):
             self.attention = nn.MultiheadAttention(d_llm, num_heads=attention_heads_for(d_llm), batch_first=True)
             self.attention_norm = nn.LayerNorm(d_llm)
         self.head = _head(config, self.n_patches, pred_len * n_outputs)
+        #: output "persistence": forecast = anchor + head output, the head's last layer zero-initialised, so an
+        #: untrained model is the random walk; the anchor is the last observed value, or ``anchor_level`` (in
+        #: input units) for return inputs, whose random walk is a constant zero return
+        self.persistence = config.output == "persistence"
+        self.anchor_level = anchor_level
+        if self.persistence:
+            zero_last_layer(self.head)
         self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len,
                                     split=backbone.causal) if config.prompt and variant == "llm" else None
         self._prototype_cache: torch.Tensor | None = None
@@ -209,6 +216,9 @@ class TimeLLM(nn.Module):
         hidden = self._body(enc, series)
         feats = hidden[:, -self.n_patches:, : self.config.d_ff]  # (S, P, d_ff)
         y = self.head(feats.transpose(1, 2).reshape(b * n, -1))  # d_ff-major flattening, as the reference
+        if self.persistence:  # anchored in the normalised space: de-normalised, the anchor is the value itself
+            y = y + anchor(series, mean.permute(0, 2, 1).reshape(b * n, 1), std.permute(0, 2, 1).reshape(b * n, 1),
+                           self.anchor_level)
         if self.n_outputs > 1:
             y = y.view(b, n, self.pred_len, self.n_outputs).permute(0, 2, 1, 3)
             return self.revin.denorm(y, mean.unsqueeze(-1), std.unsqueeze(-1))
@@ -266,6 +276,23 @@ def _head(config: ModelConfig, n_patches: int, pred_len: int) -> nn.Sequential:
         layers += [nn.Linear(width, width), ACTIVATIONS[config.activation or "gelu"](), nn.Dropout(config.dropout)]
     layers += [nn.Linear(width, pred_len), nn.Dropout(config.dropout)]
     return nn.Sequential(*layers)
+
+
+def zero_last_layer(module: nn.Module) -> None:
+    """Zero the weight and bias of the last ``nn.Linear`` in ``module`` (a persistence-anchored output
+    then starts as the random walk)."""
+    last = [m for m in module.modules() if isinstance(m, nn.Linear)][-1]
+    nn.init.zeros_(last.weight)
+    if last.bias is not None:
+        nn.init.zeros_(last.bias)
+
+
+def anchor(series: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, level: float | None) -> torch.Tensor:
+    """The random walk in RevIN's normalised space, (S, 1): the last normalised value of each series
+    ``(S, T)``, or the constant ``level`` (input units) normalised with each series' ``mean`` and ``std``."""
+    if level is None:
+        return series[:, -1:]
+    return (level - mean) / std
 
 
 def n_patches(config: ModelConfig, seq_len: int) -> int:

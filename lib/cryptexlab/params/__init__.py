@@ -74,6 +74,7 @@ from cryptexlab.params._train import (
     SchedulerKind,
     TrainConfig,
 )
+from cryptexlab.params._verdict import VerdictBaseline, VerdictNotebook
 
 __all__ = [
     "EVAL_WINDOWS_PER_TRAIN_WINDOW",
@@ -87,6 +88,8 @@ __all__ = [
     "CVConfig",
     "CVKind",
     "CVNotebook",
+    "VerdictBaseline",
+    "VerdictNotebook",
     "DataConfig",
     "DataNotebook",
     "ExternalConfig",

@@ -21,6 +21,8 @@ class SyntheticConfig(Section):
     kind: SyntheticKind = "default"
     hours: int = Field(8760, ge=500, le=500_000, description="length of the series in hours")
     seed: int = Field(7, ge=0, description="random seed; the same seed gives the same series")
+    phi: float | None = Field(None, ge=-0.9, le=0.9, description="AR(1) coefficient of the hourly returns (the "
+                              "planted signal's strength); null = the kind's own (planted: 0.10)")
 
 
 class SplitConfig(Section):

@@ -13,6 +13,7 @@ from cryptexlab.params._data import DataConfig
 from cryptexlab.params._model import TIMELLM_FIELDS, TIMELLM_KINDS, ModelConfig
 from cryptexlab.params._search import SearchConfig
 from cryptexlab.params._train import SchedulerConfig, TrainConfig
+from cryptexlab.params._verdict import VerdictNotebook
 
 
 class DataNotebook(Section):
@@ -39,6 +40,7 @@ NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
     "02_search": SearchConfig,
     "03_cv": CVNotebook,
     "04_schedules": SchedulesNotebook,
+    "06_verdict": VerdictNotebook,
 }
 #: Notebook name -> the shared sections (data, model, train) it receives besides its own.
 SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -46,6 +48,7 @@ SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
     "02_search": ("data", "model", "train"),
     "03_cv": ("data", "model", "train"),
     "04_schedules": ("data", "model", "train"),
+    "06_verdict": ("data", "model", "train", "search"),
 }
 
 
@@ -61,6 +64,7 @@ class Profile(Section):
     search: SearchConfig = Field(SearchConfig(), alias="02_search")
     cv_notebook: CVNotebook = Field(CVNotebook(), alias="03_cv")
     schedules_notebook: SchedulesNotebook = Field(SchedulesNotebook(), alias="04_schedules")
+    verdict_notebook: VerdictNotebook = Field(VerdictNotebook(), alias="06_verdict")
 
     @field_validator("notebooks")
     @classmethod
