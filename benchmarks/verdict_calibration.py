@@ -40,6 +40,14 @@ from cryptexlab.stats import multiple_tests, window_losses  # noqa: E402
 from cryptexlab.verdict import judge  # noqa: E402
 
 NAME = "verdict_calibration"
+NOTES = [
+    "Each series: six DLinear trials (learning rate, MSE/MAE loss), 12 epochs x 2,048 windows, seq_len 48, pred_len 4, "
+    "4,000 hourly bars split 60/20/20, the verdict's rule at 5% on the first step's MAE.",
+    "planted: phi = 0.35 (returns' AR(1)); the oracle knows phi and forecasts last * exp(phi * last return).",
+    "Where the selected model is not counted superior but SPA rejects, another candidate (a trial trained on train "
+    "only, or the ensemble) beat the random walk: retraining on train + validation for the validation run's epochs "
+    "does not always keep what the trial learned.",
+]
 RESULT = Path(__file__).resolve().parent / "results" / f"{NAME}.json"
 
 
@@ -130,7 +138,7 @@ def main() -> None:
             "configuration": {"profile": "params/calibration.yaml", **profile.model_dump(by_alias=True, mode="json",
                                                                                           include={"data", "model", "train",
                                                                                                    "search", "verdict_notebook"})},
-            "rule": "StepM over every candidate of the search (see cryptexlab.verdict)",
+            "rule": "StepM over every candidate of the search (see cryptexlab.verdict)", "notes": NOTES,
             **summarize(runs), "runs": runs}
         write(NAME, doc)
 
