@@ -65,6 +65,8 @@ def run_once(code: Path, profile: str, timeout_s: float, embedded: bool = False)
                "-p", f"02_search.storage={journal}", "-p", f"04_schedules.storage={journal}"]
         if (code / "notebooks" / "03_cv.ipynb").is_file():  # 03_cv (issue 11 on) reads and writes the same journal
             cmd += ["-p", f"03_cv.storage={journal}"]
+        if (code / "notebooks" / "06_verdict.ipynb").is_file():  # 06_verdict (issue 12 on) judges the same study
+            cmd += ["-p", f"06_verdict.storage={journal}"]
         if not embedded:
             cmd += ["-p", f"data.path={DATA}"]
         env = {**os.environ, "PYTHONPATH": str(code / "lib"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

@@ -50,8 +50,11 @@ def test_smoke_run_writes_reports(smoke_run) -> None:
     assert metrics["headline"]["bars"] == 1500 and metrics["headline"]["source"] == "synthetic"
     assert [p["name"] for p in metrics["details"]["periods"]] == ["train", "val", "test"]
     assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
-    assert [line.split(":")[0] for line in lines] == ["[1/4] 01_data", "[2/4] 02_search", "[3/4] 03_cv",
-                                                      "[4/4] 04_schedules"]
+    assert [line.split(":")[0] for line in lines] == ["[1/5] 01_data", "[2/5] 02_search", "[3/5] 03_cv",
+                                                      "[4/5] 04_schedules", "[5/5] 06_verdict"]
+    verdict = json.loads((run_dir / "06_verdict.metrics.json").read_text())
+    assert isinstance(verdict["headline"]["beats_random_walk"], bool) and verdict["headline"]["n_trials"] == 2
+    assert verdict["details"]["rule"].startswith("the selected configuration beats the random walk")
     assert all(": ok in " in line for line in lines)
     cv = json.loads((run_dir / "03_cv.metrics.json").read_text())["headline"]
     assert cv["study"] == "smoke-cv" and cv["folds"] == 2 and cv["ci_low"] <= cv["cv_mae"] <= cv["ci_high"]
