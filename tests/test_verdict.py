@@ -134,6 +134,15 @@ def test_judge_without_a_study_says_what_to_do(tmp_path) -> None:
         judge(TrialConfig(profile.data, profile.model, profile.train), profile.search, profile.verdict_notebook)
 
 
+def test_a_step_beyond_the_horizon_is_refused_before_training(calibration_overrides) -> None:
+    from cryptexlab.errors import ParamsError
+
+    profile = load_profile("calibration", overrides=[*calibration_overrides, "06_verdict.step=9"])
+    base = TrialConfig(profile.data, profile.model, profile.train)
+    with pytest.raises(ParamsError, match=r"06_verdict.step=9 is beyond the selected trial's horizon \(pred_len 4\)"):
+        judge(base, profile.search, profile.verdict_notebook, progress=False)
+
+
 def test_verdict_command_prints_the_json(calibration_overrides, capsys) -> None:
     from cryptexlab.cli import main
 

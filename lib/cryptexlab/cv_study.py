@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from cryptexlab.crossval import CrossValidator, cross_validator
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import CVConfig, CVNotebook, Objective, SearchConfig, SearchMode
+from cryptexlab.search.recovery import ranked_trials
 from cryptexlab.search.spaces import TrialConfig, apply
 
 
@@ -67,7 +68,7 @@ def cross_validate_top(base: TrialConfig, section: CVNotebook) -> CVStudy:
     if source is not None and len(source.directions) != 1:
         raise ParamsError(f"03_cv ranks by one objective, but study {section.study_name!r} has "
                           f"{len(source.directions)}; cross-validate a single-objective study")
-    done = _ranked(source) if source is not None else []
+    done = ranked_trials(source) if source is not None else []
     if source is None or not done:
         why = f"no study {section.study_name!r} in {where}" if source is None else \
             f"study {section.study_name!r} has no completed trial"
@@ -103,7 +104,7 @@ def _run_cv_study(base: TrialConfig, section: CVNotebook, enqueue: list[dict[str
     study = run_search(base, search, show_progress_bar=False).study
     validator = cross_validator(base.data, section.cv, objective)  # the one the search's trials used
     order = [t.number for t in study.get_trials(deepcopy=False)][: len(enqueue)]  # enqueued trials run first
-    return CVStudy(study, origin, _ranked(study)[: section.top_k], validator,
+    return CVStudy(study, origin, ranked_trials(study)[: section.top_k], validator,
                    {order[i]: v for i, v in holdout.items() if i < len(order)})
 
 
@@ -206,9 +207,3 @@ def findings(result: CVStudy) -> str:
                  f"({100 * p['saved_share']:.0f}% saved, about {p['seconds_saved_estimate']:.0f} s).")
     return "\n\n".join(lines)
 
-
-def _ranked(study: optuna.Study) -> list[FrozenTrial]:
-    """Completed trials, best first (by the study's direction)."""
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
-    sign = 1.0 if study.direction.name == "MINIMIZE" else -1.0
-    return sorted(done, key=lambda t: sign * float(t.value or 0.0))

@@ -38,15 +38,16 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.windows import Windows, refit_windows
 from cryptexlab.ensemble import fit_weights
-from cryptexlab.errors import PipelineError
+from cryptexlab.errors import ParamsError, PipelineError
 from cryptexlab.metrics import bars_per_year, trading_table
 from cryptexlab.params import TIMELLM_KINDS, SearchConfig, VerdictNotebook
+from cryptexlab.search.recovery import ranked_trials
 from cryptexlab.search.spaces import TrialConfig, apply
 from cryptexlab.stats import (
     TestResult,
@@ -145,13 +146,17 @@ def judge(base: TrialConfig, search: SearchConfig, settings: VerdictNotebook, *,
     except KeyError:
         raise PipelineError(f"no study {search.study_name!r} in {where}; run 02_search first or set "
                             "06_verdict.run_search: true") from None
-    done = _ranked(study)
+    done = [t for t in ranked_trials(study) if "config" in t.user_attrs]
     if not done:
         raise PipelineError(f"study {search.study_name!r} in {where} has no completed single-objective trial to judge; "
                             "run more trials (02_search.n_trials) or fix the failures 02_search lists")
+    best_cfg = TrialConfig.from_trial(done[0])
+    horizon = best_cfg.data.windows.pred_len
+    if settings.step is not None and settings.step > horizon:
+        raise ParamsError(f"06_verdict.step={settings.step} is beyond the selected trial's horizon (pred_len "
+                          f"{horizon}); use a step from 1 to {horizon}, or null for the mean over all steps")
     tried = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     cache: dict[str, Windows] = {}
-    best_cfg = TrialConfig.from_trial(done[0])
     jobs = len(done) + 1 + len(settings.baselines)
     bar = tqdm(total=jobs, desc="verdict: training on test", disable=not progress)
     forecasts: list[Forecast] = []
@@ -185,13 +190,6 @@ def judge(base: TrialConfig, search: SearchConfig, settings: VerdictNotebook, *,
     per_year = bars_per_year(_windows(cache, best_cfg).index)
     return _decide(forecasts, settings, n_trials=tried, config=best_cfg, selected_trial=done[0].number,
                    periods_per_year=per_year, notes=notes)
-
-
-def _ranked(study: optuna.Study) -> list[FrozenTrial]:
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.values is not None and len(t.values) == 1 and "config" in t.user_attrs]
-    sign = 1 if study.directions[0].name == "MINIMIZE" else -1
-    return sorted(done, key=lambda t: sign * float(t.values[0]))
 
 
 def _windows(cache: dict[str, Windows], cfg: TrialConfig) -> Windows:
@@ -240,7 +238,7 @@ def _decide(forecasts: list[Forecast], settings: VerdictNotebook, *, n_trials: i
     if len(index) < 30:
         raise PipelineError(f"only {len(index)} test windows are common to every model; the tests need at least 30: "
                             "use a longer test period (data.split.test) or more data")
-    step = settings.step if settings.step is None or settings.step <= h else h
+    step = settings.step  # checked against the horizon before training; window_losses refuses a shorter one
     rows = {}
     for f in forecasts:
         keep = f.index.get_indexer(index)

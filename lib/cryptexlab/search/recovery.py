@@ -12,7 +12,7 @@ import os
 import socket
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.errors import ParamsError
 
@@ -76,6 +76,14 @@ def finished_trials(study: optuna.Study) -> int:
     """Trials that count towards n_trials (stale failures are retried, so they do not count)."""
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
     return sum(1 for t in done if not str(t.user_attrs.get("failure_reason", "")).startswith("stale"))
+
+
+def ranked_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Completed single-objective trials, best first (by the study's direction)."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.values is not None and len(t.values) == 1]
+    sign = 1.0 if study.directions[0].name == "MINIMIZE" else -1.0
+    return sorted(done, key=lambda t: sign * float(t.values[0]))
 
 
 def _alive(pid: int) -> bool:

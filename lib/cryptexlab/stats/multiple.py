@@ -45,11 +45,11 @@ class MultipleTests:
     spa_pvalues: dict[str, float] = field(default_factory=dict)
 
 
-def _block(benchmark: np.ndarray, models: pd.DataFrame, block_size: int | None) -> int:
+def _block(reference: np.ndarray, models: pd.DataFrame, block_size: int | None) -> int:
+    """The given block length, else the stationary bootstrap's for reference minus the models' mean loss."""
     if block_size is not None:
         return block_size
-    diff = benchmark - models.to_numpy().mean(axis=1)
-    return max(1, math.ceil(block_length(diff)))
+    return max(1, math.ceil(block_length(reference - models.to_numpy().mean(axis=1))))
 
 
 def multiple_tests(benchmark: np.ndarray, models: pd.DataFrame, *, alpha: float = 0.05, reps: int = 1000,
@@ -132,9 +132,8 @@ def model_confidence_set(losses: pd.DataFrame, *, alpha: float = 0.05, reps: int
 
 
 def _mcs(losses: pd.DataFrame, alpha: float, reps: int, block_size: int | None, seed: int) -> pd.DataFrame:
-    if block_size is None:
-        block_size = max(1, math.ceil(block_length(losses.to_numpy()[:, 0] - losses.to_numpy().mean(axis=1))))
-    mcs = MCS(losses, size=alpha, reps=reps, block_size=block_size, method="R", bootstrap="stationary",
+    block = _block(losses.to_numpy()[:, 0], losses, block_size)
+    mcs = MCS(losses, size=alpha, reps=reps, block_size=block, method="R", bootstrap="stationary",
               seed=np.random.default_rng(seed))
     mcs.compute()
     p = mcs.pvalues.iloc[:, 0]
