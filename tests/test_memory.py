@@ -78,6 +78,17 @@ def test_trainable_parameters_are_exact(facts, overrides, seq_len, pred_len, n_o
         .trainable_weights == 2 * real
 
 
+@pytest.mark.parametrize("kind,n_covariates,n_outputs", [("timellm", 14, 1), ("timellm_no_llm", 3, 3)])
+def test_trainable_parameters_count_the_covariate_encoder(facts, kind, n_covariates, n_outputs) -> None:
+    config = small(kind=kind, covariates=True)
+    torch.manual_seed(0)
+    model = TimeLLM(config, SEQ, PRED, load_backbone("MINILM", config.llm_layers), variant=TIMELLM_VARIANTS[kind],
+                    n_outputs=n_outputs, n_covariates=n_covariates)
+    real = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable_parameters(config, SEQ, PRED, facts.width, facts.vocab_size, n_outputs, n_covariates) == real
+    assert real > trainable_parameters(config, SEQ, PRED, facts.width, facts.vocab_size, n_outputs)
+
+
 def test_default_config_parameter_count(facts) -> None:
     config = ModelConfig()
     model = build(config, seq_len=96, pred_len=24)

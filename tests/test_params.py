@@ -200,12 +200,13 @@ def test_time_llm_kinds_are_model_kinds_and_the_rest_are_the_baselines() -> None
     from typing import get_args
 
     from cryptexlab.models.baselines import BASELINES
-    from cryptexlab.params import TIMELLM_KINDS, TIMELLM_VARIANTS, ModelConfig, ModelKind
+    from cryptexlab.params import TABULAR_KINDS, TIMELLM_KINDS, TIMELLM_VARIANTS, ModelConfig, ModelKind
 
     kinds = get_args(ModelKind)
     assert get_args(ModelConfig.model_fields["kind"].annotation) == kinds
     assert TIMELLM_KINDS == tuple(TIMELLM_VARIANTS) and set(TIMELLM_KINDS) <= set(kinds)
-    assert set(kinds) - set(TIMELLM_KINDS) == set(BASELINES)
+    assert set(kinds) - set(TIMELLM_KINDS) - set(TABULAR_KINDS) == set(BASELINES)
+    assert TABULAR_KINDS == ("lightgbm", "ridge")
     assert TIMELLM_VARIANTS == {"timellm": "llm", "timellm_no_llm": "no_llm", "timellm_attention": "attention"}
 
 

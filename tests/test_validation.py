@@ -270,9 +270,11 @@ def test_baseline_round_trips_a_full_dump() -> None:
 
 
 def test_baseline_profile_with_time_llm_fields() -> None:
+    # an override of the kind leaves the profile's Time-LLM fields behind; one that sets such a field is refused
+    assert load("model.kind=dlinear", "02_search.mode=training").model.model_dump(exclude_unset=True) == {"kind": "dlinear"}
     with pytest.raises(ParamsError, match=r"smoke\.yaml.*: model: kind='dlinear' is a baseline and ignores the "
-                                          r"Time-LLM field\(s\) llm_layers=1, d_model=8"):
-        load("model.kind=dlinear")
+                                          r"Time-LLM field\(s\) d_model=8"):
+        load("model.kind=dlinear", "model.d_model=8")
 
 
 def test_baseline_under_a_time_llm_search(tmp_path) -> None:

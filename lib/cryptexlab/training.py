@@ -1,7 +1,11 @@
 """The experiment runner: train and evaluate one configuration, beside the random walk.
 
-Every model sees only the target channel (Time-LLM and the baselines are channel-independent:
-another channel cannot change the target's forecast, so feeding them would only cost time).
+Which columns a model sees: Time-LLM and the baselines see only the target channel (they are
+channel-independent: another channel cannot change the target's forecast, so feeding them would
+only cost time); Time-LLM with ``model.covariates: true`` sees the target first and then every
+other column of the window (:func:`model_input`); ``lightgbm`` and ``ridge`` are fitted on tables
+of the same windows (:mod:`cryptexlab.models.tabular`, no epochs: every training window, boosting
+rounds chosen by early stopping on the validation budget) and scored exactly like the others.
 
 With ``data.windows.mode: channel_independent`` each sample already holds one feature's window
 (:mod:`cryptexlab.data.windows`): training then learns from every feature's windows, each
@@ -29,7 +33,7 @@ Failures do not raise: a NaN or infinite loss, or the wall-clock timeout, stops 
 A per-epoch hook ``report(epoch, val_loss)`` lets a search prune (it may raise to stop).
 
 Example:
-    >>> from cryptexlab.params import TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
+    >>> from cryptexlab.params import TABULAR_KINDS, TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
     >>> result = run_experiment(DataConfig(), ModelConfig(kind="dlinear"), TrainConfig(epochs=1))  # doctest: +SKIP
     >>> result.test["mae"] < result.test_random_walk["mae"]  # doctest: +SKIP
 """
@@ -55,7 +59,7 @@ from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
 from cryptexlab.metrics import bars_per_year, forecast_metrics
 from cryptexlab.models.baselines import build_baseline
-from cryptexlab.params import TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
+from cryptexlab.params import TABULAR_KINDS, TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
 from cryptexlab.schedulers import build_scheduler
 
 Report = Callable[[int, float], None]
@@ -85,10 +89,13 @@ class ExperimentResult:
     val_predictions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     #: the same for every test window (when the test period was evaluated): what the verdict tests
     test_predictions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: the fitted tabular model (:class:`cryptexlab.models.tabular.DirectForecaster`), for feature importance
+    fitted: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready), without the predictions."""
-        return {k: v for k, v in asdict(self).items() if k not in ("val_predictions", "test_predictions")}
+        """Plain dict (JSON-ready), without the predictions and the fitted model."""
+        skip = ("val_predictions", "test_predictions", "fitted")
+        return asdict(type(self)(**{k: v for k, v in vars(self).items() if k not in skip}))
 
 
 def pick_device(choice: str = "auto") -> torch.device:
@@ -110,8 +117,17 @@ def build_model(config: ModelConfig, windows: Windows, n_outputs: int = 1) -> nn
         from cryptexlab.models.timellm import TimeLLM
 
         backbone = load_backbone(config.llm_model, config.llm_layers)
+        n_cov = len(windows.columns) - 1 if config.covariates else 0
+        if config.covariates and windows.train.mode == "channel_independent":
+            raise ParamsError("model.covariates: true reads every column of a window, but data.windows.mode="
+                              "channel_independent gives one column per sample; use mode multivariate")
+        if config.covariates and n_cov == 0:
+            raise ParamsError(f"model.covariates: true, but the windows hold only the target {windows.target!r}; "
+                              "use a feature set with more columns or leave data.windows.features null")
         return TimeLLM(config, seq_len, pred_len, backbone, variant=TIMELLM_VARIANTS[config.kind], n_outputs=n_outputs,
-                       anchor_level=return_zero(windows))
+                       anchor_level=return_zero(windows), n_covariates=n_cov)
+    if config.kind in TABULAR_KINDS:
+        raise ParamsError(f"kind {config.kind!r} is a tabular model, fitted by run_experiment, not a torch module")
     params: dict[str, Any] = {}
     if config.kind == "random_walk" and windows.target == "log_return":
         params["return_zero"] = return_zero(windows)
@@ -180,6 +196,8 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     start = time.perf_counter()
     if windows is None:
         windows = load_windows(data)
+    if model.kind in TABULAR_KINDS:
+        return _run_tabular(windows, model, train, report, evaluate_test, select_best, start)
     device = pick_device(train.device)
     quantiles = tuple(train.loss_params.get("quantiles", (0.1, 0.5, 0.9))) if train.loss == "QUANTILE" else ()
     net = build_model(model, windows, n_outputs=max(1, len(quantiles))).to(device)
@@ -205,6 +223,45 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
         result.windows_evaluated += len(test_set)
     result.seconds = time.perf_counter() - start
     result.peak_memory_mib = _peak_memory_mib(device)
+    return result
+
+
+def _run_tabular(windows: Windows, model: ModelConfig, train: TrainConfig, report: Report | None,
+                 evaluate_test: bool, select_best: bool, start: float) -> ExperimentResult:
+    """Fit a tabular model on every training window and score it like the torch models."""
+    from cryptexlab.models import tabular
+
+    budget = validation_budget(windows, train)
+    val_set = budget.subset(windows.val.target_samples())
+    level, lags = return_zero(windows), model.tabular.lags
+    fit, val = (tabular.make_table(windows, s, lags, level) for s in (windows.train, val_set))
+    forecaster = tabular.fit_tabular(model, train, fit, val if select_best else None)
+    result = ExperimentResult({}, {}, {}, {}, val_windows=budget.describe(), fitted=forecaster,
+                              windows_trained=len(fit.y), best_epoch=forecaster.rounds)
+    loss_fn = build_loss(train.loss, **train.loss_params)
+
+    def scored(table: tabular.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pred = torch.from_numpy(tabular.forecast(forecaster, table))
+        target = torch.from_numpy(table.anchor[:, None] + table.y)
+        last = np.zeros(len(table.y)) if windows.target == "log_return" else windows.inverse_target(table.anchor)
+        return windows.inverse_target(pred), windows.inverse_target(target), last
+
+    train_loss = float(loss_fn(torch.from_numpy(tabular.forecast(forecaster, fit)), torch.from_numpy(fit.anchor[:, None] + fit.y)))
+    result.val_predictions = scored(val)
+    scale, mean = windows.scaler.scale_[windows.target_position], windows.scaler.mean_[windows.target_position]
+    val_loss = float(loss_fn(*(torch.from_numpy((a - mean) / scale) for a in result.val_predictions[:2])))
+    result.curve.append({"epoch": 1, "train_loss": train_loss, "val_loss": val_loss, "lr": model.tabular.learning_rate,
+                         "seconds": time.perf_counter() - start})
+    result.val, result.val_random_walk = _scores(windows, *result.val_predictions)
+    result.windows_evaluated = len(val.y)
+    if report is not None:
+        report(1, val_loss)
+    if evaluate_test:
+        result.test_predictions = scored(tabular.make_table(windows, windows.test.target_samples(), lags, level))
+        result.test, result.test_random_walk = _scores(windows, *result.test_predictions)
+        result.windows_evaluated += len(result.test_predictions[0])
+    result.seconds = time.perf_counter() - start
+    result.peak_memory_mib = _peak_memory_mib(torch.device("cpu"))
     return result
 
 
@@ -293,7 +350,7 @@ def _fit(net: nn.Module, windows: Windows, val_set: Samples, cfg: TrainConfig,
 def _batch_loss(net: nn.Module, windows: Windows, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module,
                 device: torch.device) -> torch.Tensor:
     k = windows.target_position
-    x_t = model_input(windows, x).to(device)
+    x_t = model_input(windows, x, bool(getattr(net, "n_covariates", 0))).to(device)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         out = net(x_t)
     pred = out[:, :, 0].float()
@@ -341,7 +398,7 @@ def predict(net: nn.Module, windows: Windows, dataset: Samples,
     preds, targets, lasts = [], [], []
     with torch.no_grad():
         for x, y in make_loader(dataset, batch_size, train=False):
-            x_t = model_input(windows, x)
+            x_t = model_input(windows, x, bool(getattr(net, "n_covariates", 0)))
             out = net(x_t.to(device)).float().cpu()
             point = out[:, :, 0, len(quantiles) // 2] if out.dim() == 4 else out[:, :, 0]
             preds.append(windows.inverse_target(point))
@@ -353,10 +410,13 @@ def predict(net: nn.Module, windows: Windows, dataset: Samples,
     return pred, target, last
 
 
-def model_input(windows: Windows, x: torch.Tensor) -> torch.Tensor:
-    """The one column a model sees, (B, seq_len, 1): the target's in multivariate mode; in
-    channel_independent mode the sample's own (and only) feature."""
+def model_input(windows: Windows, x: torch.Tensor, covariates: bool = False) -> torch.Tensor:
+    """The columns a model sees: (B, seq_len, 1), the target's in multivariate mode (in
+    channel_independent mode the sample's own and only feature); with ``covariates`` (B, seq_len, C),
+    the target first and then every other column in the windows' order."""
     k = 0 if windows.train.mode == "channel_independent" else windows.target_position
+    if covariates:
+        return torch.cat([x[..., k:k + 1], x[..., :k], x[..., k + 1:]], dim=-1)
     return x[..., k:k + 1]
 
 

@@ -168,7 +168,8 @@ def judge(base: TrialConfig, search: SearchConfig, settings: VerdictNotebook, *,
         if t.number == done[0].number:
             best_epochs = max(1, res.best_epoch or len(res.curve) or 1)
         bar.update()
-    refit = apply(best_cfg, {"train.epochs": best_epochs})
+    rounds = {"model.tabular.n_estimators": best_epochs} if best_cfg.model.kind == "lightgbm" else {}
+    refit = apply(best_cfg, {"train.epochs": best_epochs, **rounds})  # lightgbm: the rounds early stopping chose
     res = runner(refit.data, refit.model, refit.train, windows=refit_windows(_windows(cache, best_cfg)),
                  evaluate_test=True, select_best=False)
     forecasts.append(_forecast(SELECTED, SELECTED, res, _windows(cache, best_cfg), done[0].number, done[0].value))

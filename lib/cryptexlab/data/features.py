@@ -56,6 +56,9 @@ class ExternalSource:
     lag_hours: float = 1.0
     columns: tuple[str, ...] | None = None
     prefix: str = ""
+    #: the series itself (publication-time index), instead of reading ``path``: the synthetic exogenous
+    #: variants deliver theirs this way, through the same as-of join
+    frame: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -139,14 +142,14 @@ def external_features(index: pd.DatetimeIndex, sources: Sequence[ExternalSource]
         return pd.DataFrame(index=index)
     parts = []
     for src in sources:
-        ext = load_external(resolve(src.path))
+        ext = src.frame if src.frame is not None else load_external(resolve(src.path))
         check_overlap(src.path, ext, index)
         if src.columns:
             missing = [c for c in src.columns if c not in ext.columns]
             if missing:
                 raise DataError(f"{src.path}: no column(s) {missing}; it has {list(ext.columns)}")
             ext = ext[list(src.columns)]
-        prefix = src.prefix or resolve(src.path).stem
+        prefix = src.prefix or (src.path if src.frame is not None else resolve(src.path).stem)
         parts.append(asof_join(index, ext, src.lag_hours).add_prefix(f"{prefix}_"))
     return pd.concat(parts, axis=1)
 

@@ -22,7 +22,7 @@ from cryptexlab.data.features import (
     regime_features,
 )
 from cryptexlab.data.splits import split_periods
-from cryptexlab.data.synthetic import synthetic_candles
+from cryptexlab.data.synthetic import EXOG_LAG_HOURS, has_exog, synthetic_candles, synthetic_exog
 from cryptexlab.params import DataConfig
 from cryptexlab.paths import resolve
 
@@ -35,7 +35,7 @@ def load_data(config: DataConfig) -> CandleData:
     """
     if config.path is None:
         s = config.synthetic
-        data = synthetic_candles(kind=s.kind, hours=s.hours, seed=s.seed, phi=s.phi)
+        data = synthetic_candles(kind=s.kind, hours=s.hours, seed=s.seed, phi=s.phi, exog_r2=s.exog_r2)
     else:
         data = load_candles(resolve(config.path), freq=config.freq, repair=config.repair,
                             columns=config.columns, skip_rows=config.skip_rows)
@@ -57,7 +57,8 @@ def describe_source(config: DataConfig) -> str:
     """A one-line label of the data source for reports; says 'synthetic' when it is."""
     if config.path is None:
         s = config.synthetic
-        return f"synthetic ({s.kind}, {s.hours} hours, seed {s.seed}) - not real market data"
+        exog = f", exogenous series as-of joined with a {EXOG_LAG_HOURS:g} h lag" if has_exog(s.kind) else ""
+        return f"synthetic ({s.kind}, {s.hours} hours, seed {s.seed}{exog}) - not real market data"
     parts = [f"freq {config.freq}"] + (["repaired"] if config.repair else [])
     if config.columns:
         parts.append("columns " + ", ".join(f"{k}={v}" for k, v in config.columns.items()))
@@ -78,6 +79,9 @@ def feature_options(config: DataConfig, candles: CandleData) -> FeatureOptions:
         ExternalSource(e.path, e.lag_hours, tuple(e.columns) if e.columns else None, e.prefix)
         for e in config.external
     )
+    s = config.synthetic
+    if config.path is None and has_exog(s.kind):  # the synthetic exogenous series, through the same join
+        sources += (ExternalSource("exog", EXOG_LAG_HOURS, frame=synthetic_exog(s.kind, s.hours, s.seed)),)
     return FeatureOptions(external=sources, timeframes=tuple(config.timeframes),
                           n_regimes=config.n_regimes, train_end=train.last)
 

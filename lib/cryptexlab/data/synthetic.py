@@ -24,7 +24,17 @@ martingale     0       0         returns unpredictable by construction: nothing 
                                  the random walk here beyond chance
 planted        +0.10   0         a weak predictable component: an AR(1) forecaster
                                  explains phi^2 = 1% of return variance
+planted_exog   0       0         martingale returns plus an exogenous series that leads
+                                 them: the value published at hour k (visible from k + 1 h,
+                                 ``EXOG_LAG_HOURS``) explains ``exog_r2`` (10%) of the
+                                 variance of the return of the bar after the one it is
+                                 visible at
+noise_exog     0       0         the same exogenous series, but independent of the returns
 =============  ======  ========  =======================================================
+
+The exogenous variants' series (:func:`synthetic_exog`) enters the features through the
+CRYPTEX_EXTERNAL path, as-of joined with its publication lag like a user's external CSV, as the
+column ``exog_signal``; the other feature sets do not see it.
 
 Example:
     >>> data = synthetic_candles(kind="martingale", hours=1000, seed=1)
@@ -46,7 +56,7 @@ from scipy.signal import lfilter
 from cryptexlab.data.candles import CandleData, validate_candles
 from cryptexlab.errors import DataError
 
-Kind = Literal["default", "martingale", "planted"]
+Kind = Literal["default", "martingale", "planted", "planted_exog", "noise_exog"]
 
 #: Hourly log-return std of the real BTC-USDT file (0.72%).
 TARGET_HOURLY_STD = 0.0072
@@ -56,6 +66,9 @@ SUBSTEPS = 12
 START = pd.Timestamp("2019-09-23 08:00", tz="UTC")
 START_PRICE = 9930.13
 BASE_VOLUME_BTC = 60.0
+#: Publication delay of the exogenous variants' series, in hours, and its default R² on the next return.
+EXOG_LAG_HOURS = 1.0
+EXOG_R2 = 0.10
 
 
 @dataclass(frozen=True)
@@ -64,16 +77,40 @@ class Variant:
 
     phi: float
     drift: float
+    #: the exogenous series: none, one that leads the returns, or one independent of them
+    exog: Literal["none", "leads", "noise"] = "none"
 
 
 VARIANTS: dict[str, Variant] = {
     "default": Variant(phi=-0.02, drift=3e-5),
     "martingale": Variant(phi=0.0, drift=0.0),
     "planted": Variant(phi=0.10, drift=0.0),
+    "planted_exog": Variant(phi=0.0, drift=0.0, exog="leads"),
+    "noise_exog": Variant(phi=0.0, drift=0.0, exog="noise"),
 }
 
 
-def synthetic_candles(kind: Kind = "default", hours: int = 8760, seed: int = 7, phi: float | None = None) -> CandleData:
+def has_exog(kind: str) -> bool:
+    """Whether a synthetic kind comes with an exogenous series."""
+    return kind in VARIANTS and VARIANTS[kind].exog != "none"
+
+
+def synthetic_exog(kind: Kind, hours: int = 8760, seed: int = 7) -> pd.DataFrame:
+    """The exogenous series of ``planted_exog`` / ``noise_exog``: one standard-normal column ``signal``
+    on its publication times (one value per hour, published at the hour's timestamp).
+
+    Raises:
+        DataError: for a kind without an exogenous series.
+    """
+    if not has_exog(kind):
+        raise DataError(f"synthetic kind {kind!r} has no exogenous series; use planted_exog or noise_exog")
+    x = np.random.default_rng([seed, 1]).standard_normal(hours)
+    index = pd.DatetimeIndex(pd.date_range(START, periods=hours, freq="1h"), name="timestamp")
+    return pd.DataFrame({"signal": x}, index=index)
+
+
+def synthetic_candles(kind: Kind = "default", hours: int = 8760, seed: int = 7, phi: float | None = None,
+                      exog_r2: float | None = None) -> CandleData:
     """Generate the synthetic series and validate it through the same path as a CSV.
 
     Args:
@@ -81,17 +118,21 @@ def synthetic_candles(kind: Kind = "default", hours: int = 8760, seed: int = 7, 
         hours: Number of hourly bars (at least 100).
         seed: Random seed; the same (kind, hours, seed) always gives the same candles.
         phi: The AR(1) coefficient instead of the kind's (a stronger or weaker planted signal).
+        exog_r2: ``planted_exog``: the share of the return variance the exogenous series explains
+            (default ``EXOG_R2``).
 
     Raises:
         DataError: for an unknown kind or too few hours.
     """
-    raw = synthetic_frame(kind, hours, seed, phi)
+    raw = synthetic_frame(kind, hours, seed, phi, exog_r2)
     strength = "" if phi is None else f", phi={phi:g}"
+    strength += "" if exog_r2 is None else f", exog_r2={exog_r2:g}"
     source = f"synthetic:{kind} (seed={seed}, hours={hours}{strength})"
     return validate_candles(raw, source=source, freq="1h", synthetic=True)
 
 
-def synthetic_frame(kind: Kind = "default", hours: int = 8760, seed: int = 7, phi: float | None = None) -> pd.DataFrame:
+def synthetic_frame(kind: Kind = "default", hours: int = 8760, seed: int = 7, phi: float | None = None,
+                    exog_r2: float | None = None) -> pd.DataFrame:
     """The synthetic candles as a raw Cryptex-layout frame (``timestamp`` in Unix seconds)."""
     if kind not in VARIANTS:
         raise DataError(f"unknown synthetic kind {kind!r}; use one of {', '.join(VARIANTS)}")
@@ -105,6 +146,11 @@ def synthetic_frame(kind: Kind = "default", hours: int = 8760, seed: int = 7, ph
     e, sigma = _garch(hours, rng)
     u = season * e
     r = lfilter([1.0], [1.0, -variant.phi], u)  # AR(1): r_t = phi * r_{t-1} + u_t
+    if variant.exog == "leads":  # r_j = sqrt(1 - R²) u_j + sqrt(R²) x_{j - 1 - lag}: x_k is visible at bar k + lag
+        r2 = EXOG_R2 if exog_r2 is None else exog_r2
+        shift = 1 + int(EXOG_LAG_HOURS)
+        lead = np.concatenate([np.zeros(shift), synthetic_exog(kind, hours, seed)["signal"].to_numpy()[:-shift]])
+        r = np.sqrt(1 - r2) * r / r.std() + np.sqrt(r2) * lead
     scale = TARGET_HOURLY_STD / r.std()
     r = r * scale + variant.drift
     local_vol = season * sigma * scale

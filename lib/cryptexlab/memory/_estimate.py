@@ -70,7 +70,7 @@ class MemoryEstimate:
 
 
 def trainable_parameters(config: ModelConfig, seq_len: int, pred_len: int, width: int, vocab_size: int,
-                         n_outputs: int = 1) -> int:
+                         n_outputs: int = 1, n_covariates: int = 0) -> int:
     """Exact number of trainable parameters of ``TimeLLM`` (any of the three kinds), by formula.
 
     Patch embedding Conv1d(patch_len -> d_model, kernel 3, no bias); mapping
@@ -78,7 +78,9 @@ def trainable_parameters(config: ModelConfig, seq_len: int, pred_len: int, width
     the first, d_llm after; key and value from d_llm; out to d_llm; inner width
     d_ff * n_heads); head: ``d_layers - 1`` square layers of width d_ff * P, then one to
     pred_len * n_outputs; the attention ablation adds a multi-head attention and a LayerNorm
-    of width d_llm. Every linear layer has a bias.
+    of width d_llm. Every linear layer has a bias. With ``n_covariates`` C (``model.covariates``), the
+    covariate encoder: Linear(patch_len * C -> d_model), Linear(P * d_model -> pred_len * n_outputs)
+    and Linear(C -> pred_len * n_outputs).
 
     Example:
         >>> trainable_parameters(ModelConfig(), seq_len=96, pred_len=24, width=384, vocab_size=30522)
@@ -96,6 +98,10 @@ def trainable_parameters(config: ModelConfig, seq_len: int, pred_len: int, width
     total += (config.d_layers - 1) * (head + 1) * head + (head + 1) * pred_len * n_outputs
     if variant == "attention":
         total += 4 * width * width + 4 * width + 2 * width
+    if n_covariates:
+        out = pred_len * n_outputs
+        total += (config.patch_len * n_covariates + 1) * config.d_model + (p * config.d_model + 1) * out
+        total += (n_covariates + 1) * out
     return total
 
 

@@ -139,14 +139,54 @@ class Reprogramming(nn.Module):
         return self.out(ctx.transpose(1, 2).reshape(s, p, h * e))
 
 
+class CovariateEncoder(nn.Module):
+    """The covariate path of ``model.covariates: true``: the feature set's other columns change the
+    target's forecast.
+
+    The covariates (already standardised on the training period, not per window: their level is
+    information, an RSI of 80 is not an RSI of 20) are cut into the same patches as the target,
+    each patch of all covariates embedded by one shared linear map and a GELU, and the flattened
+    patch embeddings mapped to the ``pred_len`` outputs; beside it a linear map of the last bar's
+    covariates (the most recent information, which a lead-lag relation lives on, gets a direct
+    path). Both are added to the head's output in RevIN's normalised space. Both output layers
+    start at zero, so an untrained covariate model is exactly its channel-independent twin (and
+    with ``output: persistence`` the random walk).
+    """
+
+    def __init__(self, n_covariates: int, patch_len: int, stride: int, n_patches: int, d_model: int,
+                 n_out: int, dropout: float) -> None:
+        super().__init__()
+        self.patch_len, self.stride = patch_len, stride
+        self.pad = nn.ReplicationPad1d((0, stride))
+        self.embed = nn.Linear(patch_len * n_covariates, d_model)
+        self.out = nn.Linear(n_patches * d_model, n_out)
+        self.last = nn.Linear(n_covariates, n_out)
+        self.dropout = nn.Dropout(dropout)
+        for layer in (self.out, self.last):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, cov: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) covariates -> (B, n_out)."""
+        b = cov.shape[0]
+        patches = self.pad(cov.transpose(1, 2)).unfold(-1, self.patch_len, self.stride)  # (B, C, P, patch_len)
+        tokens = patches.permute(0, 2, 1, 3).reshape(b, patches.shape[2], -1)  # (B, P, C * patch_len)
+        return self.out(self.dropout(F.gelu(self.embed(tokens))).reshape(b, -1)) + self.last(cov[:, -1])
+
+
 class TimeLLM(nn.Module):
-    """Time-LLM forecaster. Input (B, seq_len, N), output (B, pred_len, N) (or (..., n_outputs))."""
+    """Time-LLM forecaster. Input (B, seq_len, N), output (B, pred_len, N) (or (..., n_outputs)).
+
+    With ``n_covariates`` > 0 the input is (B, seq_len, 1 + n_covariates): the target first, then the
+    covariates, which enter through :class:`CovariateEncoder`; the output is the target's, N = 1.
+    """
 
     trainable = True
     backbone: Backbone  # set with object.__setattr__ in __init__: frozen and shared, not a submodule
 
     def __init__(self, config: ModelConfig, seq_len: int, pred_len: int, backbone: Backbone,
-                 variant: str = "llm", n_outputs: int = 1, anchor_level: float | None = None) -> None:
+                 variant: str = "llm", n_outputs: int = 1, anchor_level: float | None = None,
+                 n_covariates: int = 0) -> None:
         super().__init__()
         if config.patch_len > seq_len:
             raise ParamsError(f"patch_len={config.patch_len} must be at most seq_len={seq_len}")
@@ -176,6 +216,9 @@ class TimeLLM(nn.Module):
         self.anchor_level = anchor_level
         if self.persistence:
             zero_last_layer(self.head)
+        self.n_covariates = n_covariates
+        self.covariates = CovariateEncoder(n_covariates, config.patch_len, config.stride, self.n_patches,
+                                           config.d_model, pred_len * n_outputs, config.dropout) if n_covariates else None
         self.prompt = PromptBuilder(backbone.tokenizer, config.description, seq_len, pred_len,
                                     split=backbone.causal) if config.prompt and variant == "llm" else None
         self._prototype_cache: torch.Tensor | None = None
@@ -199,6 +242,12 @@ class TimeLLM(nn.Module):
         return protos
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cov = None
+        if self.covariates is not None:
+            if x.shape[-1] != 1 + self.n_covariates:
+                raise ParamsError(f"input has {x.shape[-1]} columns but the model was built for the target and "
+                                  f"{self.n_covariates} covariates")
+            x, cov = x[..., :1], x[..., 1:]
         b, t, n = x.shape
         if t != self.seq_len:
             raise ParamsError(f"input has {t} steps but the model was built for seq_len={self.seq_len}")
@@ -216,6 +265,8 @@ class TimeLLM(nn.Module):
         hidden = self._body(enc, series)
         feats = hidden[:, -self.n_patches:, : self.config.d_ff]  # (S, P, d_ff)
         y = self.head(feats.transpose(1, 2).reshape(b * n, -1))  # d_ff-major flattening, as the reference
+        if self.covariates is not None and cov is not None:  # n = 1: the target's forecast
+            y = y + self.covariates(cov)
         if self.persistence:  # anchored in the normalised space: de-normalised, the anchor is the value itself
             y = y + anchor(series, mean.permute(0, 2, 1).reshape(b * n, 1), std.permute(0, 2, 1).reshape(b * n, 1),
                            self.anchor_level)

@@ -51,7 +51,17 @@ from cryptexlab.params._data import (
 )
 from cryptexlab.params._keys import SLICES, config_key_problem, config_keys, set_dotted
 from cryptexlab.params._load import available_profiles, load_profile, profile_path
-from cryptexlab.params._model import TIMELLM_FIELDS, TIMELLM_KINDS, TIMELLM_VARIANTS, ModelConfig, ModelKind
+from cryptexlab.params._model import (
+    TABULAR_KINDS,
+    TIMELLM_FIELDS,
+    TIMELLM_KINDS,
+    TIMELLM_VARIANTS,
+    ModelConfig,
+    ModelKind,
+    TabularConfig,
+    kind_fields,
+    uses_covariates,
+)
 from cryptexlab.params._profile import (
     NOTEBOOK_SECTIONS,
     SHARED_SECTIONS,
@@ -82,6 +92,7 @@ __all__ = [
     "OBJECTIVE_DIRECTIONS",
     "SHARED_SECTIONS",
     "SLICES",
+    "TABULAR_KINDS",
     "TIMELLM_FIELDS",
     "TIMELLM_KINDS",
     "TIMELLM_VARIANTS",
@@ -98,6 +109,9 @@ __all__ = [
     "LossName",
     "ModelConfig",
     "ModelKind",
+    "TabularConfig",
+    "kind_fields",
+    "uses_covariates",
     "Objective",
     "Profile",
     "SchedulerConfig",

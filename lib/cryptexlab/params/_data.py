@@ -12,7 +12,7 @@ from cryptexlab.paths import resolve
 #: The bar steps a file may declare, be resampled to, or be summarised at.
 Freq = Literal["1h", "4h", "1d"]
 #: The embedded synthetic series (cryptexlab.data.synthetic): the default and its known-answer variants.
-SyntheticKind = Literal["default", "martingale", "planted"]
+SyntheticKind = Literal["default", "martingale", "planted", "planted_exog", "noise_exog"]
 
 
 class SyntheticConfig(Section):
@@ -23,6 +23,15 @@ class SyntheticConfig(Section):
     seed: int = Field(7, ge=0, description="random seed; the same seed gives the same series")
     phi: float | None = Field(None, ge=-0.9, le=0.9, description="AR(1) coefficient of the hourly returns (the "
                               "planted signal's strength); null = the kind's own (planted: 0.10)")
+    exog_r2: float | None = Field(None, ge=0, lt=1, description="planted_exog: share of the next return's variance "
+                                  "the exogenous series explains; null = 0.10")
+
+    @model_validator(mode="after")
+    def _exog_only_where_planted(self) -> SyntheticConfig:
+        if self.exog_r2 is not None and self.kind != "planted_exog":
+            raise ValueError(f"exog_r2={self.exog_r2} only applies to kind planted_exog, not {self.kind!r}; "
+                             "remove it or set kind: planted_exog")
+        return self
 
 
 class SplitConfig(Section):

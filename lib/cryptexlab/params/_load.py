@@ -54,7 +54,24 @@ def load_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...
     merged = copy.deepcopy(raw)
     for item in overrides:
         _apply_override(merged, item)
+    _drop_unused_model_fields(merged, raw, overrides)
     return _validate(merged, source=f"{path} with -p {' -p '.join(overrides)}")
+
+
+def _drop_unused_model_fields(merged: dict[str, Any], raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
+                              ) -> None:
+    """An override that changes ``model.kind`` drops the profile's model fields the new kind does not use
+    (``-p model.kind=lightgbm`` on a Time-LLM profile); fields the overrides themselves set are kept, so a
+    contradiction on the command line is still refused."""
+    model, before = merged.get("model"), raw.get("model")
+    if not isinstance(model, dict) or not isinstance(before, dict) or model.get("kind") == before.get("kind"):
+        return
+    from cryptexlab.params._model import kind_fields
+
+    named = {item.partition("=")[0].strip().split(".")[1] for item in overrides
+             if item.partition("=")[0].strip().startswith("model.")}
+    for name in [n for n in model if n not in kind_fields(str(model.get("kind"))) and n not in named]:
+        del model[name]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

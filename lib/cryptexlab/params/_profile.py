@@ -10,7 +10,7 @@ from cryptexlab.errors import ParamsError
 from cryptexlab.params._base import Section
 from cryptexlab.params._cv import CVNotebook
 from cryptexlab.params._data import DataConfig
-from cryptexlab.params._model import TIMELLM_FIELDS, TIMELLM_KINDS, ModelConfig
+from cryptexlab.params._model import TABULAR_KINDS, TIMELLM_FIELDS, TIMELLM_KINDS, ModelConfig
 from cryptexlab.params._search import SearchConfig
 from cryptexlab.params._train import SchedulerConfig, TrainConfig
 from cryptexlab.params._verdict import VerdictNotebook
@@ -86,7 +86,7 @@ class Profile(Section):
                 f"model.patch_len = {model.patch_len} is above data.windows.seq_len = {windows.seq_len}: a patch "
                 f"must fit inside the input window; set model.patch_len <= {windows.seq_len} (and model.stride "
                 "at most that) or raise data.windows.seq_len")
-        if "02_search" in self.notebooks and model.kind not in TIMELLM_KINDS:
+        if "02_search" in self.notebooks and model.kind not in (*TIMELLM_KINDS, *TABULAR_KINDS):
             searched = _searched_model_fields(self.search)
             if searched:
                 raise ValueError(

@@ -20,9 +20,14 @@ comprehensive    21    architecture + training + seq_len, llm_model, num_tokens
 custom           any   declared in the profile's ``search.custom``
 ===============  ====  ===========================================================================
 
-The feature set is not searched: Time-LLM and the baselines are channel-independent, so extra
-feature columns cannot change the target's forecast, and a searched value that changes nothing
-would only waste trials.
+Which models use which columns: channel-independent Time-LLM and the baselines see the target
+alone, so for them the feature set is not searched (a value that changes nothing would only waste
+trials); Time-LLM with ``model.covariates: true`` and the tabular models (``lightgbm``, ``ridge``)
+read every column, so the comprehensive space searches ``data.feature_set`` for them
+(CRYPTEX_EXTERNAL only where there is an external series: ``data.external`` or a synthetic kind
+with one). The tabular kinds have their own space in every fixed mode (``tabular``): LightGBM's
+num_leaves, learning_rate, n_estimators, min_child_samples, feature_fraction, bagging_fraction,
+lambda_l1, lambda_l2 and the lags; ridge's alpha and the lags.
 
 Example:
     >>> import optuna
@@ -48,13 +53,13 @@ from pydantic import ValidationError
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import (
     SLICES,
-    TIMELLM_FIELDS,
-    TIMELLM_KINDS,
+    TABULAR_KINDS,
     DataConfig,
     ModelConfig,
     SearchConfig,
     SearchParam,
     TrainConfig,
+    kind_fields,
     set_dotted,
 )
 
@@ -139,9 +144,9 @@ def apply(base: TrialConfig, values: dict[str, Any]) -> TrialConfig:
             set_dotted(doc, key, value)
         except ParamsError as exc:
             raise InvalidConfiguration(f"invalid combination {values}: {exc}") from None
-    if doc["model"].get("kind", ModelConfig().kind) not in TIMELLM_KINDS:
-        for name in set(TIMELLM_FIELDS) - {k.removeprefix("model.") for k in values}:
-            doc["model"].pop(name, None)
+    kept = set(kind_fields(doc["model"].get("kind", ModelConfig().kind)))
+    for name in set(ModelConfig.model_fields) - kept - {k.removeprefix("model.").split(".")[0] for k in values}:
+        doc["model"].pop(name, None)
     if doc["train"].get("loss", base.train.loss) != base.train.loss and "train.loss_params" not in values:
         doc["train"].pop("loss_params", None)
     slices: dict[str, Any] = {}
@@ -201,8 +206,39 @@ def _training(trial: optuna.Trial) -> dict[str, Any]:
     return v
 
 
+def _feature_set(trial: optuna.Trial, base: TrialConfig) -> dict[str, Any]:
+    from cryptexlab.data.features import FEATURE_SETS
+    from cryptexlab.data.synthetic import has_exog
+
+    external = bool(base.data.external) or (base.data.path is None and has_exog(base.data.synthetic.kind))
+    choices = [f for f in FEATURE_SETS if external or f != "CRYPTEX_EXTERNAL"]
+    return {"data.feature_set": trial.suggest_categorical("data.feature_set", choices)}
+
+
+def tabular(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
+    """The tabular model's own parameters (LightGBM: 9, ridge: 2); with mode comprehensive, the feature set too."""
+    t = "model.tabular."
+    if base.model.kind == "ridge":
+        v: dict[str, Any] = {t + "alpha": trial.suggest_float(t + "alpha", 1e-3, 1e3, log=True)}
+    else:
+        v = {t + "num_leaves": trial.suggest_int(t + "num_leaves", 4, 128, log=True),
+             t + "learning_rate": trial.suggest_float(t + "learning_rate", 0.01, 0.3, log=True),
+             t + "n_estimators": trial.suggest_int(t + "n_estimators", 50, 600, step=50),
+             t + "min_child_samples": trial.suggest_int(t + "min_child_samples", 5, 200, log=True),
+             t + "feature_fraction": trial.suggest_float(t + "feature_fraction", 0.3, 1.0),
+             t + "bagging_fraction": trial.suggest_float(t + "bagging_fraction", 0.5, 1.0),
+             t + "lambda_l1": trial.suggest_float(t + "lambda_l1", 1e-8, 10.0, log=True),
+             t + "lambda_l2": trial.suggest_float(t + "lambda_l2", 1e-8, 10.0, log=True)}
+    v[t + "lags"] = trial.suggest_int(t + "lags", 0, min(6, base.data.windows.seq_len - 1))
+    if search.mode == "comprehensive":
+        v.update(_feature_set(trial, base))
+    return apply(base, v)
+
+
 def quick(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
-    """Seven key parameters of Time-LLM and its optimiser."""
+    """Seven key parameters of Time-LLM and its optimiser (a tabular kind: its own space)."""
+    if base.model.kind in TABULAR_KINDS:
+        return tabular(trial, base, search)
     v = {
         "train.learning_rate": trial.suggest_float("train.learning_rate", 1e-4, 1e-2, log=True),
         "model.d_model": trial.suggest_categorical("model.d_model", [8, 16, 32]),
@@ -215,17 +251,24 @@ def quick(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> Trial
 
 
 def architecture(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
-    """Ten model-structure parameters."""
+    """Ten model-structure parameters (a tabular kind: its own space)."""
+    if base.model.kind in TABULAR_KINDS:
+        return tabular(trial, base, search)
     return apply(base, _architecture(trial, base.data.windows.seq_len))
 
 
 def training(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
-    """Eight optimisation parameters."""
+    """Eight optimisation parameters (a tabular kind: its own space)."""
+    if base.model.kind in TABULAR_KINDS:
+        return tabular(trial, base, search)
     return apply(base, _training(trial))
 
 
 def comprehensive(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
-    """Model, training and data together (21 parameters, 22 with pred_len)."""
+    """Model, training and data together (21 parameters, 22 with pred_len, one more, the feature set,
+    with covariates; a tabular kind: its own space and the feature set)."""
+    if base.model.kind in TABULAR_KINDS:
+        return tabular(trial, base, search)
     seq_len = trial.suggest_categorical("data.windows.seq_len", search.seq_len_choices)
     v: dict[str, Any] = {"data.windows.seq_len": seq_len}
     if search.pred_len_choices:
@@ -234,6 +277,8 @@ def comprehensive(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) 
     v["model.num_tokens"] = trial.suggest_categorical("model.num_tokens", [100, 500, 1000])
     v.update(_architecture(trial, seq_len))
     v.update(_training(trial))
+    if base.model.covariates:
+        v.update(_feature_set(trial, base))
     return apply(base, v)
 
 
@@ -265,16 +310,25 @@ _ARCHITECTURE = ("model.d_model", "model.d_ff", "model.n_heads", "model.e_layers
 _TRAINING = ("train.learning_rate", "train.batch_size", "train.epochs", "train.scheduler.kind",
              "train.scheduler.warmup_fraction", "train.scheduler.T_0", "train.scheduler.amplitude", "train.loss",
              "train.weight_decay", "train.grad_clip")
+_TABULAR = tuple(f"model.tabular.{n}" for n in ("alpha", "num_leaves", "learning_rate", "n_estimators",
+                                                 "min_child_samples", "feature_fraction", "bagging_fraction",
+                                                 "lambda_l1", "lambda_l2", "lags"))
+#: The Time-LLM kinds' names (the tabular kinds': ``TABULAR_PARAMETERS``, plus data.feature_set in comprehensive).
 SPACE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "quick": _QUICK,
     "architecture": _ARCHITECTURE,
     "training": _TRAINING,
     "comprehensive": ("data.windows.seq_len", "model.llm_model", "model.num_tokens", *_ARCHITECTURE, *_TRAINING),
 }
+TABULAR_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "lightgbm": tuple(n for n in _TABULAR if not n.endswith(".alpha")),
+    "ridge": ("model.tabular.alpha", "model.tabular.lags"),
+}
 
 
-def parameter_names(search: SearchConfig) -> set[str]:
-    """Every trial parameter name the search's space can suggest (the keys ``search.enqueue`` may use).
+def parameter_names(search: SearchConfig, model: ModelConfig | None = None) -> set[str]:
+    """Every trial parameter name the search's space can suggest for the model (default: Time-LLM) (the keys
+    ``search.enqueue`` may use).
 
     Example:
         >>> sorted(parameter_names(SearchConfig(method="grid", grid={"model.d_model": [8, 16]})))
@@ -284,9 +338,14 @@ def parameter_names(search: SearchConfig) -> set[str]:
         return set(search.grid)
     if search.mode == "custom":
         return {p.name for p in search.custom}
+    model = model or ModelConfig()
+    if model.kind in TABULAR_KINDS:
+        return set(TABULAR_PARAMETERS[model.kind]) | ({"data.feature_set"} if search.mode == "comprehensive" else set())
     names = set(SPACE_PARAMETERS[search.mode])
     if search.mode == "comprehensive" and search.pred_len_choices:
         names.add("data.windows.pred_len")
+    if search.mode == "comprehensive" and model.covariates:
+        names.add("data.feature_set")
     return names
 
 

@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.windows import Windows
 from cryptexlab.errors import CryptexError, ParamsError
-from cryptexlab.params import OBJECTIVE_DIRECTIONS, TIMELLM_KINDS, SearchConfig
+from cryptexlab.params import OBJECTIVE_DIRECTIONS, TABULAR_KINDS, TIMELLM_KINDS, SearchConfig
 from cryptexlab.paths import STUDIES_DIR
 from cryptexlab.search.recovery import finished_trials, recover_stale_trials
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
@@ -312,6 +312,8 @@ def _estimate(config: TrialConfig) -> tuple[float, int]:
     estimated (0).
     """
     w = config.data.windows
+    if config.model.kind in TABULAR_KINDS:  # fitted on tables: neither torch parameters nor an activation model
+        return 0.0, 0
     if config.model.kind not in TIMELLM_KINDS:
         from cryptexlab.models.baselines import build_baseline
 
