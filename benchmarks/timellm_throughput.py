@@ -18,6 +18,13 @@ dataset description in the prompt, backbone without dropout.
 
 Also: FLOPs of one training step (torch.utils.flop_counter), the machine's fp32 matmul rate on a
 2048^3 product, and the achieved share of it (``flop_efficiency``).
+
+``--part covariates`` measures the covariate-aware model (``model.covariates: true``) at 1 LLM layer
+with 13 covariates (CRYPTEX_EXTERNAL with one series) and 91 (CRYPTEX_ENHANCED) beside the
+channel-independent model in the same run, and adds the ``covariates`` section to the existing
+JSON (the other sections, and neuralforecast's figures, are kept).
+
+    .venv/bin/python benchmarks/timellm_throughput.py --part covariates
 """
 
 from __future__ import annotations
@@ -34,12 +41,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import versions, write  # noqa: E402
+from _common import RESULTS, commit, versions, write  # noqa: E402
 from cryptexlab.models.backbones import load_backbone  # noqa: E402
 from cryptexlab.models.timellm import TimeLLM  # noqa: E402
 from cryptexlab.params import ModelConfig  # noqa: E402
 
 WARMUP, STEPS, BATCH, SEQ, PRED = 2, 6, 32, 96, 24
+COVARIATE_STEPS = 30  # the covariates' differences are small: more timed steps than the main comparison
 NF_PYTHON = Path(__file__).resolve().parent / ".env-nf" / "bin" / "python"
 CONFIG = ModelConfig(d_model=16, d_ff=32, n_heads=8, patch_len=16, stride=8, num_tokens=1024, dropout=0.1)
 
@@ -58,10 +66,10 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def measure(model: TimeLLM, fused: bool) -> dict[str, float]:
-    """Median seconds per training step and per inference batch."""
+def measure(model: TimeLLM, fused: bool, channels: int = 1, steps: int = STEPS) -> dict[str, float]:
+    """Median seconds per training step and per inference batch (``channels``: the target and its covariates)."""
     torch.manual_seed(0)
-    x = torch.randn(BATCH, SEQ, 1).cumsum(1)
+    x = torch.randn(BATCH, SEQ, channels).cumsum(1)
     y = torch.randn(BATCH, PRED, 1)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4, fused=fused)
 
@@ -72,10 +80,10 @@ def measure(model: TimeLLM, fused: bool) -> dict[str, float]:
         optimizer.step()
 
     model.train()
-    train = [_timed(step) for _ in range(WARMUP + STEPS)][WARMUP:]
+    train = [_timed(step) for _ in range(WARMUP + steps)][WARMUP:]
     model.eval()
     with torch.no_grad():
-        infer = [_timed(lambda: model(x)) for _ in range(WARMUP + STEPS)][WARMUP:]
+        infer = [_timed(lambda: model(x)) for _ in range(WARMUP + steps)][WARMUP:]
     model.train()
     with FlopCounterMode(display=False) as counter:
         step()
@@ -101,7 +109,34 @@ def neuralforecast(layers: int) -> dict[str, float] | str:
     return doc
 
 
+def covariates() -> None:
+    """The covariate-aware model beside the channel-independent one (1 LLM layer), merged into the JSON."""
+    backbone = load_backbone("MINILM", 1)
+    rows: dict[str, dict[str, float]] = {}
+    for n in (0, 13, 91):
+        torch.manual_seed(0)
+        model = TimeLLM(CONFIG.model_copy(update={"covariates": n > 0}), SEQ, PRED, backbone, n_covariates=n)
+        rows["channel_independent" if n == 0 else f"covariates_{n}"] = {
+            **measure(model, fused=True, channels=1 + n, steps=COVARIATE_STEPS),
+            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+        print(n, rows[list(rows)[-1]])
+    base = rows["channel_independent"]["train_samples_per_s"]
+    path = RESULTS / "timellm_throughput.json"
+    doc = json.loads(path.read_text())
+    doc["covariates"] = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": commit(), "llm_layers": 1,
+                         "threads": torch.get_num_threads(), "timed_steps": COVARIATE_STEPS, "results": rows,
+                         "gflop_vs_channel_independent": {
+                             k: v["gflop_per_train_step"] / rows["channel_independent"]["gflop_per_train_step"]
+                             for k, v in rows.items() if k != "channel_independent"},
+                         "train_throughput_vs_channel_independent": {
+                             k: v["train_samples_per_s"] / base for k, v in rows.items() if k != "channel_independent"}}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    print(json.dumps(doc["covariates"]["train_throughput_vs_channel_independent"]))
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--part", "covariates"]:
+        return covariates()
     rate = matmul_rate()
     print(f"matmul rate: {rate:.1f} GFLOP/s on {torch.get_num_threads()} threads")
     rows, speed_nf, speed_plain, efficiency = {}, {}, {}, {}

@@ -114,7 +114,7 @@ def _own_params(base: TrialConfig, space: SearchMode) -> dict[str, Any]:
 
     doc = base.to_dict()
     out: dict[str, Any] = {}
-    for name in sorted(parameter_names(SearchConfig(mode=space))):
+    for name in sorted(parameter_names(SearchConfig(mode=space), base.model)):
         node: Any = doc
         for part in name.split("."):
             node = node.get(part) if isinstance(node, dict) else None

@@ -248,8 +248,7 @@ def _run_tabular(windows: Windows, model: ModelConfig, train: TrainConfig, repor
 
     train_loss = float(loss_fn(torch.from_numpy(tabular.forecast(forecaster, fit)), torch.from_numpy(fit.anchor[:, None] + fit.y)))
     result.val_predictions = scored(val)
-    scale, mean = windows.scaler.scale_[windows.target_position], windows.scaler.mean_[windows.target_position]
-    val_loss = float(loss_fn(*(torch.from_numpy((a - mean) / scale) for a in result.val_predictions[:2])))
+    val_loss = float(loss_fn(torch.from_numpy(tabular.forecast(forecaster, val)), torch.from_numpy(val.anchor[:, None] + val.y)))
     result.curve.append({"epoch": 1, "train_loss": train_loss, "val_loss": val_loss, "lr": model.tabular.learning_rate,
                          "seconds": time.perf_counter() - start})
     result.val, result.val_random_walk = _scores(windows, *result.val_predictions)

@@ -15,6 +15,9 @@ CRYPTEX_REGIME_AWARE + regime label (one-hot) and filtered regime probabilities 
                      on the training period only (:mod:`cryptexlab.data.regimes`)
 ==================== =========================================================================
 
+``data.feature_families`` keeps only some families of CRYPTEX_ENHANCED (trend, momentum,
+volatility, volume, candle, calendar) besides the basic columns; the search tries subsets of them.
+
 Calendar features: sin and cos of hour-of-day, day-of-week and month (cyclical encodings) and
 an is-weekend flag, all from the bar's own timestamp.
 
@@ -70,6 +73,7 @@ class FeatureOptions:
     n_regimes: int = 3
     train_end: pd.Timestamp | None = None  # last bar of the training period (regimes)
     seed: int = 0
+    families: tuple[str, ...] | None = None  # CRYPTEX_ENHANCED: the families to keep (None = all)
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,9 @@ def build_features(candles: pd.DataFrame, feature_set: str, options: FeatureOpti
     if feature_set == "CRYPTEX_BASIC":
         frame = base
     elif feature_set == "CRYPTEX_ENHANCED":
-        frame = pd.concat([base, enhanced_features(candles), calendar_features(candles.index)], axis=1)
+        families = options.families
+        calendar = [calendar_features(candles.index)] if families is None or "calendar" in families else []
+        frame = pd.concat([base, enhanced_features(candles, families), *calendar], axis=1)
     elif feature_set == "CRYPTEX_EXTERNAL":
         frame = pd.concat([base, external_features(candles.index, options.external),
                            calendar_features(candles.index)], axis=1)

@@ -19,7 +19,7 @@ dropped at the start, which also lets the exponential averages forget their init
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeAlias, overload
@@ -183,8 +183,8 @@ def _specs() -> list[FeatureSpec]:
         S("cmf", "volume", "Chaikin money flow (20)", lambda c: vl.ChaikinMoneyFlowIndicator(c["high"], c["low"], c["close"], c["volume"]).chaikin_money_flow()),
         S("force_index", "volume", "force index (13) / (close x mean volume 168)",
           lambda c: vl.ForceIndexIndicator(c["close"], c["volume"]).force_index() / (c["close"] * c["volume"].rolling(168).mean())),
-        S("eom", "volume", "ease of movement: 14-bar mean of (d high + d low) / 2 x (high - low) / volume, / close^2",
-          lambda c: _ease_of_movement(c)),
+        S("eom", "volume", "z-score over 168 bars of the ease of movement: 14-bar mean of (d high + d low) / 2 "
+          "x (high - low) / volume", lambda c: _ease_of_movement(c)),
         S("obv_z_168", "volume", "z-score of on-balance volume over 168 bars", lambda c: _obv_z(c)),
         S("vwap_ratio", "volume", "close / VWAP(14) - 1",
           lambda c: c["close"] / vl.VolumeWeightedAveragePrice(c["high"], c["low"], c["close"], c["volume"]).volume_weighted_average_price() - 1),
@@ -203,9 +203,13 @@ def _specs() -> list[FeatureSpec]:
 
 
 def _ease_of_movement(c: Candles) -> pd.Series:
-    """Written out because ``ta``'s version divides by zero volume on no-trade bars (inf)."""
+    """Written out because ``ta``'s version divides by zero volume on no-trade bars (inf), and
+    z-scored like OBV: the raw value is in price² per volume unit, and BTC's price and volume per bar
+    changed a hundredfold between 2014 and 2024, so it drifts out of its training range (divided by
+    close² only, it reached 28 training standard deviations on the real file's validation period)."""
     move = (c["high"].diff() + c["low"].diff()) / 2 * (c["high"] - c["low"])
-    return _safe_div(move, c["volume"]).rolling(14).mean() / c["close"] ** 2
+    eom = _safe_div(move, c["volume"]).rolling(14).mean()
+    return _safe_div(eom - eom.rolling(168).mean(), eom.rolling(168).std())
 
 
 def _obv_z(c: Candles) -> pd.Series:
@@ -217,11 +221,12 @@ ENHANCED_FEATURES: list[FeatureSpec] = _specs()
 ENHANCED_WARMUP = 200
 
 
-def enhanced_features(candles: Frame) -> Frame:
-    """Compute every feature of :data:`ENHANCED_FEATURES` (warm-up rows still included)."""
+def enhanced_features(candles: Frame, families: Sequence[str] | None = None) -> Frame:
+    """Compute the features of :data:`ENHANCED_FEATURES` (warm-up rows still included), all or those of
+    the given families."""
     shared = Candles(candles)
-    cols = {spec.name: spec.compute(shared) for spec in ENHANCED_FEATURES}
-    frame = pd.DataFrame(cols, index=candles.index).replace([np.inf, -np.inf], np.nan)
+    cols = {spec.name: spec.compute(shared) for spec in ENHANCED_FEATURES if families is None or spec.family in families}
+    frame = pd.DataFrame(cols, index=candles.index, dtype=float).replace([np.inf, -np.inf], np.nan)
     # A few oscillators are undefined on long flat no-trade stretches (zero range over their
     # window, e.g. the ultimate oscillator): they keep their last value, which is causal.
     return frame.ffill()

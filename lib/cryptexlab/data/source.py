@@ -82,8 +82,9 @@ def feature_options(config: DataConfig, candles: CandleData) -> FeatureOptions:
     s = config.synthetic
     if config.path is None and has_exog(s.kind):  # the synthetic exogenous series, through the same join
         sources += (ExternalSource("exog", EXOG_LAG_HOURS, frame=synthetic_exog(s.kind, s.hours, s.seed)),)
+    families = None if config.feature_families is None else tuple(config.feature_families)
     return FeatureOptions(external=sources, timeframes=tuple(config.timeframes),
-                          n_regimes=config.n_regimes, train_end=train.last)
+                          n_regimes=config.n_regimes, train_end=train.last, families=families)
 
 
 def load_features(config: DataConfig, candles: CandleData | None = None) -> tuple[CandleData, FeatureFrame]:

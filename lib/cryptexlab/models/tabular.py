@@ -2,7 +2,10 @@
 
 A window whose inputs end at row t (its last observed bar) becomes one table row: every column of
 the feature set at t (scaled on the training period, as for the other models) and the target's
-changes over the last 1..``lags`` bars. The labels are the target's next ``pred_len`` values minus
+changes over the last 1..``lags`` bars. The price levels (:data:`LEVEL_COLUMNS`) are the exception:
+a level scaled on 2019's prices is far outside its training range by 2024, which a tree cannot
+extrapolate and a linear model extrapolates wrongly, so ``open``, ``high`` and ``low`` enter as
+``log(level / close)`` at t and ``close`` itself is left out (its recent changes are the lags). The labels are the target's next ``pred_len`` values minus
 the random walk's forecast (the last value, or the scaled zero return for a log-return target), so
 a model that predicts zero is the random walk. Rows and labels come from the same windows as every
 other model's (:mod:`cryptexlab.data.windows`): a label never reaches past its own period.
@@ -10,7 +13,8 @@ other model's (:mod:`cryptexlab.data.windows`): a label never reaches past its o
 * ``lightgbm``: one ``lightgbm.LGBMRegressor`` per horizon step (direct strategy), fit on every
   training window with early stopping on the validation windows of the evaluation budget;
   objective ``l2`` for the MSE loss, ``l1`` for MAE, ``huber`` for ROBUST.
-* ``ridge``: one ``sklearn.linear_model.Ridge`` with ``pred_len`` outputs (least squares; MSE only).
+* ``ridge``: one ``sklearn.linear_model.Ridge`` with ``pred_len`` outputs (least squares; MSE only),
+  behind a ``StandardScaler`` fit on the training table.
 
 scikit-learn's ``MultiOutputRegressor`` cannot give each step its own validation labels for early
 stopping, so the per-step models are held by :class:`DirectForecaster` (a few lines). Feature
@@ -38,6 +42,8 @@ from cryptexlab.params import ModelConfig, TabularConfig, TrainConfig
 
 #: train.loss -> LightGBM objective
 OBJECTIVES = {"MSE": "l2", "MAE": "l1", "ROBUST": "huber"}
+#: price-level columns that enter relative to the close (see the module docstring)
+LEVEL_COLUMNS = ("open", "high", "low", "close")
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ class DirectForecaster:
         self.models = models
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> DirectForecaster:
-        """Already fitted (see :func:`fit_tabular`); present for scikit-learn's protocol."""
+        """Already fitted by :func:`fit_tabular`; ``permutation_importance`` requires the method to exist."""
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -99,12 +105,33 @@ def make_table(windows: Windows, samples: Samples, lags: int, anchor_level: floa
     k, v = base.target, base.values
     last = starts + base.seq_len - 1
     target = v[last, k].astype(np.float64)
+    row, names = _feature_row(windows, v[last].astype(np.float64))
     changes = [target - v[last - j, k] for j in range(1, lags + 1)]
-    X = np.column_stack([v[last].astype(np.float64), *changes]) if changes else v[last].astype(np.float64)
+    X = np.column_stack([row, *changes])
     future = v[last[:, None] + 1 + np.arange(base.pred_len)[None, :], k].astype(np.float64)
     anchor = target if anchor_level is None else np.full(len(last), anchor_level)
-    names = [*windows.columns, *(f"{windows.target}_change_{j}" for j in range(1, lags + 1))]
+    names += [f"{windows.target}_change_{j}" for j in range(1, lags + 1)]
     return Table(X, future - anchor[:, None], anchor, names)
+
+
+def _feature_row(windows: Windows, scaled: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The feature columns at t, price levels replaced by ``log(level / close)`` and ``close`` left out."""
+    columns = list(windows.columns)
+    if "close" not in columns:
+        return scaled, columns
+    raw = scaled * windows.scaler.scale_ + windows.scaler.mean_
+    close = raw[:, columns.index("close")]
+    out, names = [], []
+    for i, name in enumerate(columns):
+        if name == "close":
+            continue
+        if name in LEVEL_COLUMNS:
+            out.append(np.log(raw[:, i] / close))
+            names.append(f"log_{name}_to_close")
+        else:
+            out.append(scaled[:, i])
+            names.append(name)
+    return np.column_stack(out), names
 
 
 def fit_tabular(model: ModelConfig, train: TrainConfig, fit: Table, val: Table | None) -> DirectForecaster:
@@ -120,7 +147,12 @@ def fit_tabular(model: ModelConfig, train: TrainConfig, fit: Table, val: Table |
         if train.loss != "MSE":
             raise ParamsError(f"ridge fits least squares, but train.loss={train.loss}; use train.loss: MSE "
                               "(or kind lightgbm for MAE or ROBUST)")
-        return DirectForecaster([Ridge(alpha=t.alpha).fit(fit.X, fit.y)])
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        # standardised on the training table, so that alpha penalises every input alike (the level ratios
+        # and the lags are not on the scaler's unit scale)
+        return DirectForecaster([make_pipeline(StandardScaler(), Ridge(alpha=t.alpha)).fit(fit.X, fit.y)])
     if train.loss not in OBJECTIVES:
         raise ParamsError(f"lightgbm fits the losses {', '.join(OBJECTIVES)}, not train.loss={train.loss}; "
                           "choose one of them")
@@ -145,22 +177,25 @@ def fit_tabular(model: ModelConfig, train: TrainConfig, fit: Table, val: Table |
 
 def importance(forecaster: DirectForecaster, val: Table, seed: int = 0, repeats: int = 5) -> pd.DataFrame:
     """Feature importance, one row per input column, most important first: ``gain`` (LightGBM's total
-    gain over the steps; ridge: the mean absolute coefficient, the inputs being standardised) and
-    ``permutation`` (the validation MAE increase when the column is shuffled, mean over ``repeats``)."""
+    gain over the steps; ridge: the mean absolute coefficient, the inputs being standardised) and its
+    share of the total, and ``permutation`` (the validation MAE increase when the column is shuffled,
+    mean and std over ``repeats``, scaled units; ``mae_increase_pct`` in % of the unshuffled MAE)."""
     from sklearn.inspection import permutation_importance
 
     first = forecaster.models[0]
     if hasattr(first, "booster_"):
         gain = np.sum([m.booster_.feature_importance(importance_type="gain") for m in forecaster.models], axis=0)
-    else:
-        gain = np.abs(np.atleast_2d(first.coef_)).mean(axis=0)
+    else:  # the pipeline's ridge, on standardised inputs
+        gain = np.abs(np.atleast_2d(first[-1].coef_)).mean(axis=0)
 
     def neg_mae(estimator: DirectForecaster, X: np.ndarray, y: np.ndarray) -> float:
         return -float(np.mean(np.abs(estimator.predict(X) - y)))
 
     perm = permutation_importance(forecaster, val.X, val.y, scoring=neg_mae, n_repeats=repeats, random_state=seed)
-    frame = pd.DataFrame({"feature": val.columns, "gain": gain, "permutation": perm.importances_mean,
-                          "permutation_std": perm.importances_std})
+    base = -neg_mae(forecaster, val.X, val.y)
+    frame = pd.DataFrame({"feature": val.columns, "gain": gain, "gain_share": gain / max(float(np.sum(gain)), 1e-300),
+                          "permutation": perm.importances_mean, "permutation_std": perm.importances_std,
+                          "mae_increase_pct": 100 * perm.importances_mean / base})
     return frame.sort_values("permutation", ascending=False, ignore_index=True)
 
 

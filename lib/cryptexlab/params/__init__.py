@@ -40,8 +40,10 @@ from cryptexlab.params._base import Section
 from cryptexlab.params._checks import check_profile
 from cryptexlab.params._cv import CVConfig, CVKind, CVNotebook
 from cryptexlab.params._data import (
+    FEATURE_FAMILIES,
     DataConfig,
     ExternalConfig,
+    FeatureFamily,
     FeatureSetName,
     Freq,
     SplitConfig,
@@ -104,6 +106,8 @@ __all__ = [
     "DataConfig",
     "DataNotebook",
     "ExternalConfig",
+    "FEATURE_FAMILIES",
+    "FeatureFamily",
     "FeatureSetName",
     "Freq",
     "LossName",

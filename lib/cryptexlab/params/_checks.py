@@ -37,7 +37,7 @@ def check_profile(profile: Profile, source: str = "profile") -> None:
     if profile.model.kind in TIMELLM_KINDS:
         problems += _backbone_problems(profile.model)
     if "02_search" in profile.notebooks:
-        problems += _search_problems(profile.search)
+        problems += _search_problems(profile.search, profile.model)
     if problems:
         raise ParamsError("\n".join(f"{source}: {p}" for p in problems))
 
@@ -124,13 +124,13 @@ def _backbone_name_problem(name: str) -> str | None:
             "save_pretrained")
 
 
-def _search_problems(search: SearchConfig) -> list[str]:
+def _search_problems(search: SearchConfig, model: ModelConfig) -> list[str]:
     problems = [f"02_search.llm_choices.{i} = {name!r} is invalid: {problem}"
                 for i, name in enumerate(search.llm_choices) if (problem := _backbone_name_problem(name))]
     if search.enqueue:
         from cryptexlab.search.spaces import parameter_names
 
-        names = parameter_names(search)
+        names = parameter_names(search, model)
         space = "grid" if search.method == "grid" else f"{search.mode} space"
         for i, entry in enumerate(search.enqueue):
             unknown = sorted(set(entry) - names)

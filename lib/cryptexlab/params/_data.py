@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -83,6 +83,9 @@ class SplitConfig(Section):
 FeatureSetName = Literal[
     "CRYPTEX_BASIC", "CRYPTEX_ENHANCED", "CRYPTEX_EXTERNAL", "CRYPTEX_MULTISCALE", "CRYPTEX_REGIME_AWARE"
 ]
+#: The families of CRYPTEX_ENHANCED's columns (cryptexlab.data.indicators' FeatureSpec.family, and calendar).
+FeatureFamily = Literal["trend", "momentum", "volatility", "volume", "candle", "calendar"]
+FEATURE_FAMILIES: tuple[str, ...] = get_args(FeatureFamily)
 
 
 class ExternalConfig(Section):
@@ -125,6 +128,9 @@ class DataConfig(Section):
     synthetic: SyntheticConfig = SyntheticConfig()
     split: SplitConfig = SplitConfig()
     feature_set: FeatureSetName = "CRYPTEX_BASIC"
+    feature_families: list[FeatureFamily] | None = Field(
+        None, description="CRYPTEX_ENHANCED only: the column families to keep besides the basic columns; null = all"
+    )
     external: list[ExternalConfig] = Field(default_factory=list)
     timeframes: list[Freq] = Field(default_factory=lambda: list[Freq](["1h", "4h", "1d"]), min_length=1)
     n_regimes: int = Field(3, ge=2, le=8)
@@ -136,6 +142,15 @@ class DataConfig(Section):
             raise ValueError(
                 f"external series are only used by CRYPTEX_EXTERNAL, but feature_set is {self.feature_set}; "
                 "set data.feature_set: CRYPTEX_EXTERNAL or remove data.external"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _families_need_enhanced(self) -> DataConfig:
+        if self.feature_families is not None and self.feature_set != "CRYPTEX_ENHANCED":
+            raise ValueError(
+                f"feature_families={self.feature_families} selects columns of CRYPTEX_ENHANCED, but feature_set is "
+                f"{self.feature_set}; set data.feature_set: CRYPTEX_ENHANCED or feature_families: null"
             )
         return self
 

@@ -25,7 +25,8 @@ alone, so for them the feature set is not searched (a value that changes nothing
 trials); Time-LLM with ``model.covariates: true`` and the tabular models (``lightgbm``, ``ridge``)
 read every column, so the comprehensive space searches ``data.feature_set`` for them
 (CRYPTEX_EXTERNAL only where there is an external series: ``data.external`` or a synthetic kind
-with one). The tabular kinds have their own space in every fixed mode (``tabular``): LightGBM's
+with one) and, for CRYPTEX_ENHANCED, which of its families it keeps (``data.feature_family.trend``
+and the others, True or False each; all False leaves the basic columns). The tabular kinds have their own space in every fixed mode (``tabular``): LightGBM's
 num_leaves, learning_rate, n_estimators, min_child_samples, feature_fraction, bagging_fraction,
 lambda_l1, lambda_l2 and the lags; ridge's alpha and the lags.
 
@@ -52,6 +53,7 @@ from pydantic import ValidationError
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import (
+    FEATURE_FAMILIES,
     SLICES,
     TABULAR_KINDS,
     DataConfig,
@@ -212,7 +214,13 @@ def _feature_set(trial: optuna.Trial, base: TrialConfig) -> dict[str, Any]:
 
     external = bool(base.data.external) or (base.data.path is None and has_exog(base.data.synthetic.kind))
     choices = [f for f in FEATURE_SETS if external or f != "CRYPTEX_EXTERNAL"]
-    return {"data.feature_set": trial.suggest_categorical("data.feature_set", choices)}
+    v: dict[str, Any] = {"data.feature_set": trial.suggest_categorical("data.feature_set", choices)}
+    if v["data.feature_set"] == "CRYPTEX_ENHANCED":  # which of its families, one switch each
+        v["data.feature_families"] = [f for f in FEATURE_FAMILIES
+                                      if trial.suggest_categorical(f"{FAMILY_PREFIX}{f}", [True, False])]
+    else:
+        v["data.feature_families"] = None
+    return v
 
 
 def tabular(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
@@ -302,6 +310,9 @@ def _suggest(trial: optuna.Trial, p: SearchParam) -> Any:
     return trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
 
 
+#: Trial parameter ``data.feature_family.trend`` (True/False) and so on: whether CRYPTEX_ENHANCED keeps the family.
+FAMILY_PREFIX = "data.feature_family."
+_FEATURE_SET = ("data.feature_set", *(FAMILY_PREFIX + f for f in FEATURE_FAMILIES))
 #: Parameter names of the fixed spaces (every branch): what ``search.enqueue`` may name.
 _QUICK = ("train.learning_rate", "model.d_model", "model.d_ff", "model.n_heads", "model.patch_len", "model.stride",
           "model.dropout")
@@ -340,12 +351,12 @@ def parameter_names(search: SearchConfig, model: ModelConfig | None = None) -> s
         return {p.name for p in search.custom}
     model = model or ModelConfig()
     if model.kind in TABULAR_KINDS:
-        return set(TABULAR_PARAMETERS[model.kind]) | ({"data.feature_set"} if search.mode == "comprehensive" else set())
+        return set(TABULAR_PARAMETERS[model.kind]) | (set(_FEATURE_SET) if search.mode == "comprehensive" else set())
     names = set(SPACE_PARAMETERS[search.mode])
     if search.mode == "comprehensive" and search.pred_len_choices:
         names.add("data.windows.pred_len")
     if search.mode == "comprehensive" and model.covariates:
-        names.add("data.feature_set")
+        names |= set(_FEATURE_SET)
     return names
 
 

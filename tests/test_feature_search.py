@@ -1,0 +1,177 @@
+"""The feature set in the search: the tabular spaces, data.feature_set and its families in the
+comprehensive space for the models that read them, and feature importance in 02_search."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from optuna.trial import FixedTrial
+
+from cryptexlab.data.features import BASIC_COLUMNS, build_features
+from cryptexlab.data.indicators import ENHANCED_FEATURES
+from cryptexlab.data.prepare import load_windows
+from cryptexlab.data.synthetic import synthetic_candles
+from cryptexlab.errors import ParamsError
+from cryptexlab.params import FEATURE_FAMILIES, DataConfig, ModelConfig, SearchConfig, TrainConfig, load_profile
+from cryptexlab.params._checks import check_profile
+from cryptexlab.plots.importance import best_trial_importance, importance_figure, importance_finding
+from cryptexlab.search import spaces
+from cryptexlab.search.spaces import FAMILY_PREFIX, TrialConfig, parameter_names
+
+DATA = DataConfig.model_validate({"synthetic": {"hours": 1500}, "windows": {"seq_len": 32, "pred_len": 4}})
+LIGHTGBM = TrialConfig(DATA, ModelConfig(kind="lightgbm"), TrainConfig())
+RIDGE = TrialConfig(DATA, ModelConfig(kind="ridge"), TrainConfig())
+T = "model.tabular."
+LGBM_PARAMS = {T + "num_leaves": 16, T + "learning_rate": 0.1, T + "n_estimators": 200, T + "min_child_samples": 10,
+               T + "feature_fraction": 0.5, T + "bagging_fraction": 0.8, T + "lambda_l1": 0.01, T + "lambda_l2": 1.0,
+               T + "lags": 2}
+FAMILIES_ON = {FAMILY_PREFIX + f: f in ("trend", "volume") for f in FEATURE_FAMILIES}
+
+
+def sample(mode: str, base: TrialConfig, enqueue: dict | None = None) -> tuple[optuna.trial.Trial, TrialConfig]:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial(enqueue or {})
+    trial = study.ask()
+    return trial, spaces.space_for(mode)(trial, base, SearchConfig(mode=mode))
+
+
+def test_lightgbm_space_sets_its_nine_parameters() -> None:
+    cfg = spaces.quick(FixedTrial(LGBM_PARAMS), LIGHTGBM, SearchConfig())
+    t = cfg.model.tabular
+    assert (t.num_leaves, t.learning_rate, t.n_estimators, t.min_child_samples, t.feature_fraction,
+            t.bagging_fraction, t.lambda_l1, t.lambda_l2, t.lags) == (16, 0.1, 200, 10, 0.5, 0.8, 0.01, 1.0, 2)
+    assert cfg.data.feature_set == "CRYPTEX_BASIC"  # fixed modes do not search the feature set
+    for mode in ("quick", "architecture", "training"):
+        trial, _ = sample(mode, LIGHTGBM)
+        assert set(trial.params) == {T + n for n in ("num_leaves", "learning_rate", "n_estimators", "min_child_samples",
+                                                     "feature_fraction", "bagging_fraction", "lambda_l1", "lambda_l2",
+                                                     "lags")}
+
+
+def test_ridge_space_has_alpha_and_lags() -> None:
+    trial, cfg = sample("quick", RIDGE)
+    assert set(trial.params) == {T + "alpha", T + "lags"}
+    assert cfg.model.tabular.alpha == trial.params[T + "alpha"] and 1e-3 <= cfg.model.tabular.alpha <= 1e3
+    assert parameter_names(SearchConfig(), RIDGE.model) == {T + "alpha", T + "lags"}
+
+
+def test_comprehensive_searches_the_feature_set_and_enhanceds_families() -> None:
+    params = {**LGBM_PARAMS, "data.feature_set": "CRYPTEX_ENHANCED", **FAMILIES_ON}
+    cfg = spaces.comprehensive(FixedTrial(params), LIGHTGBM, SearchConfig(mode="comprehensive"))
+    assert cfg.data.feature_set == "CRYPTEX_ENHANCED" and cfg.data.feature_families == ["trend", "volume"]
+    cfg = spaces.comprehensive(FixedTrial({**LGBM_PARAMS, "data.feature_set": "CRYPTEX_MULTISCALE"}), LIGHTGBM,
+                               SearchConfig(mode="comprehensive"))
+    assert cfg.data.feature_set == "CRYPTEX_MULTISCALE" and cfg.data.feature_families is None
+    trial, cfg = sample("comprehensive", LIGHTGBM, {"data.feature_set": "CRYPTEX_ENHANCED"})
+    assert {FAMILY_PREFIX + f for f in FEATURE_FAMILIES} <= set(trial.params)
+    assert cfg.data.feature_families == [f for f in FEATURE_FAMILIES if trial.params[FAMILY_PREFIX + f]]
+    names = parameter_names(SearchConfig(mode="comprehensive"), LIGHTGBM.model)
+    assert set(trial.params) <= names and "data.feature_set" in names
+
+
+def test_the_feature_set_is_searched_only_for_models_that_read_it() -> None:
+    timellm = TrialConfig(DATA, ModelConfig(llm_layers=1), TrainConfig())
+    trial, cfg = sample("comprehensive", timellm, {"model.d_layers": 1})
+    assert "data.feature_set" not in trial.params and cfg.data.feature_set == "CRYPTEX_BASIC"
+    covariates = TrialConfig(DATA, ModelConfig(llm_layers=1, covariates=True), TrainConfig())
+    trial, _ = sample("comprehensive", covariates, {"model.d_layers": 1})
+    assert "data.feature_set" in trial.params
+    assert "data.feature_set" in parameter_names(SearchConfig(mode="comprehensive"), covariates.model)
+    assert "data.feature_set" not in parameter_names(SearchConfig(mode="comprehensive"), timellm.model)
+
+
+def test_external_is_a_choice_only_where_there_is_an_external_series() -> None:
+    def choices(data: DataConfig) -> list[str]:
+        study = optuna.create_study()
+        trial = study.ask()
+        spaces.tabular(trial, TrialConfig(data, ModelConfig(kind="ridge"), TrainConfig()), SearchConfig(mode="comprehensive"))
+        return list(study.trials[0].distributions["data.feature_set"].choices)
+
+    assert "CRYPTEX_EXTERNAL" not in choices(DATA)
+    exog = DATA.model_copy(update={"synthetic": DATA.synthetic.model_copy(update={"kind": "planted_exog"})})
+    assert choices(exog) == ["CRYPTEX_BASIC", "CRYPTEX_ENHANCED", "CRYPTEX_EXTERNAL", "CRYPTEX_MULTISCALE",
+                             "CRYPTEX_REGIME_AWARE"]
+
+
+def test_feature_families_keep_exactly_their_columns() -> None:
+    candles = synthetic_candles("default", 600, 0).frame
+    frame = build_features(candles, "CRYPTEX_ENHANCED", options=_families(("momentum", "calendar"))).frame
+    momentum = [s.name for s in ENHANCED_FEATURES if s.family == "momentum"]
+    calendar = ["hour_sin", "hour_cos", "dow_sin", "dow_cos", "month_sin", "month_cos", "is_weekend"]
+    assert list(frame.columns) == [*BASIC_COLUMNS, *momentum, *calendar]
+    assert list(build_features(candles, "CRYPTEX_ENHANCED", options=_families(())).frame.columns) == BASIC_COLUMNS
+    full = build_features(candles, "CRYPTEX_ENHANCED").frame
+    assert full[momentum].equals(frame[momentum])  # the same values as in the full set
+    windows = load_windows(DataConfig(synthetic={"hours": 1500}, feature_set="CRYPTEX_ENHANCED",
+                                      feature_families=["candle"], windows={"seq_len": 24, "pred_len": 2}))
+    assert windows.columns == [*BASIC_COLUMNS, *(s.name for s in ENHANCED_FEATURES if s.family == "candle")]
+
+
+def _families(families: tuple[str, ...]):
+    from cryptexlab.data.features import FeatureOptions
+
+    return FeatureOptions(families=families)
+
+
+def test_feature_families_outside_enhanced_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"feature_families=\['trend'\] selects columns of CRYPTEX_ENHANCED, but "
+                                         r"feature_set is CRYPTEX_BASIC; set data.feature_set: CRYPTEX_ENHANCED or "
+                                         r"feature_families: null"):
+        DataConfig(feature_families=["trend"])
+    with pytest.raises(ValueError, match="feature_families.0"):
+        DataConfig(feature_set="CRYPTEX_ENHANCED", feature_families=["trends"])
+
+
+def test_enqueued_tabular_parameters_are_checked_against_the_tabular_space() -> None:
+    profile = load_profile("smoke", overrides=["model.kind=lightgbm", '02_search.enqueue=[{"model.tabular.num_leaves": 8}]'])
+    check_profile(profile)  # a lightgbm parameter is a parameter of the lightgbm space
+    with pytest.raises(ParamsError, match=r"\['model.tabular.num_leave'\] are not parameters of the quick space, so the "
+                                          r"trial would ignore them \(model.tabular.num_leave: did you mean "
+                                          r"model.tabular.num_leaves\?\)"):
+        load_profile("smoke", overrides=["model.kind=lightgbm", '02_search.enqueue=[{"model.tabular.num_leave": 8}]'])
+
+
+# ------------------------------------------------------------------ feature importance
+
+
+@pytest.fixture(scope="module")
+def enhanced() -> TrialConfig:
+    data = DataConfig(synthetic={"hours": 1500}, feature_set="CRYPTEX_ENHANCED", windows={"seq_len": 24, "pred_len": 2})
+    return TrialConfig(data, ModelConfig(kind="lightgbm", tabular={"n_estimators": 40}), TrainConfig())
+
+
+def test_best_trial_importance_ranks_every_input(enhanced) -> None:
+    windows = load_windows(enhanced.data)
+    table = best_trial_importance(enhanced.data, enhanced.model, enhanced.train, windows, repeats=2)
+    assert len(table) == len(windows.columns) - 1 + 3 and table["permutation"].is_monotonic_decreasing
+    assert table["gain_share"].sum() == pytest.approx(1.0)
+    text = importance_finding(table, "lightgbm")
+    assert text.startswith(f"**Feature importance (lightgbm, validation windows).** Shuffling `{table['feature'][0]}`")
+    assert f"the most of the {len(table)} inputs" in text
+    fig = importance_figure(table, top=10)
+    assert [t.name for t in fig.data] == ["permutation", "gain share"] and len(fig.data[0].y) == 10
+    assert list(fig.data[0].y)[::-1] == list(table["feature"][:10])  # most important at the top
+
+
+def test_importance_of_a_timellm_model_is_refused(enhanced) -> None:
+    with pytest.raises(ParamsError, match="feature importance is computed for the tabular kinds lightgbm, ridge, "
+                                          "not model.kind=timellm"):
+        best_trial_importance(enhanced.data, ModelConfig(), enhanced.train, load_windows(enhanced.data))
+
+
+@pytest.mark.slow
+def test_02_search_shows_the_importance_of_a_lightgbm_search(tmp_path) -> None:
+    from cryptexlab.pipeline import run_profile
+
+    profile = load_profile("smoke", overrides=["model.kind=lightgbm", "data.feature_set=CRYPTEX_ENHANCED",
+                                               f"02_search.storage={tmp_path / 's.journal'}"])
+    result = run_profile(profile, profile_name="lgbm", only=["02_search"], reports_dir=tmp_path, echo=lambda _: None)
+    assert result.ok, result
+    run = (tmp_path / "latest").resolve()
+    page = (run / "02_search.html").read_text()
+    assert "Feature importance (lightgbm, validation windows).** Shuffling" not in page  # rendered, not raw markdown
+    assert "Feature importance (lightgbm, validation windows)." in page and "Which inputs the model uses (top 20 of" in page
+    details = json.loads((run / "02_search.metrics.json").read_text())["details"]
+    assert len(details["importance"]) == 20 and {"feature", "gain", "permutation"} <= set(details["importance"][0])
