@@ -67,6 +67,8 @@ def run_once(code: Path, profile: str, timeout_s: float, embedded: bool = False)
             cmd += ["-p", f"03_cv.storage={journal}"]
         if (code / "notebooks" / "06_verdict.ipynb").is_file():  # 06_verdict (issue 12 on) judges the same study
             cmd += ["-p", f"06_verdict.storage={journal}"]
+        if (code / "notebooks" / "05_analysis.ipynb").is_file():  # 05_analysis (issue 14 on) reads the same studies
+            cmd += ["-p", f"05_analysis.storage={journal}"]
         if not embedded:
             cmd += ["-p", f"data.path={DATA}"]
         env = {**os.environ, "PYTHONPATH": str(code / "lib"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

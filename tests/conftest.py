@@ -49,7 +49,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory):
     lines: list[str] = []
     journal = studies / "smoke.journal"
     profile = load_profile("smoke", overrides=[f"02_search.storage={journal}", f"03_cv.storage={journal}",
-                                               f"04_schedules.storage={journal}",
+                                               f"04_schedules.storage={journal}", f"05_analysis.storage={journal}",
                                                f"06_verdict.storage={journal}"])
     result = run_profile(profile, profile_name="smoke", reports_dir=reports, echo=lines.append)
     return result, lines
@@ -68,7 +68,7 @@ def smoke_run_real(tmp_path_factory: pytest.TempPathFactory):
     journal = tmp_path_factory.mktemp("studies-real") / "smoke.journal"
     profile = load_profile("smoke", overrides=[f"data.path={path}", f"02_search.storage={journal}",
                                                f"03_cv.storage={journal}", f"04_schedules.storage={journal}",
-                                               f"06_verdict.storage={journal}"])
+                                               f"05_analysis.storage={journal}", f"06_verdict.storage={journal}"])
     lines: list[str] = []
     result = run_profile(profile, profile_name="smoke-real", reports_dir=reports, echo=lines.append)
     return result, lines

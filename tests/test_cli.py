@@ -144,8 +144,9 @@ def test_choices_and_defaults_are_the_schemas() -> None:
     assert features.default == DataConfig().feature_set and all(n in features.help for n in get_args(FeatureSetName))
     # a mode runs the profile of its name, so only the modes with a profile are offered (training has none)
     modes = _option(["optimize"], "--mode")
-    assert modes.choices == [m for m in [*get_args(SearchMode), "cv"] if m in available_profiles()]
+    assert modes.choices == [m for m in [*get_args(SearchMode), "cv", "analyze"] if m in available_profiles()]
     assert "cv" in modes.choices  # the seed's cv mode: params/cv.yaml, every trial cross-validated
+    assert "analyze" in modes.choices  # the seed's analyze mode: params/analyze.yaml, 05_analysis alone
     assert _option(["optimize"], "--cv-kind").choices == list(get_args(CVKind))
     assert "training" not in modes.choices and modes.default == SearchConfig().mode
     assert _option(["optimize"], "--method").choices == [*get_args(SearchMethod), "optuna"]  # optuna: the seed's alias

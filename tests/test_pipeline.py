@@ -50,16 +50,20 @@ def test_smoke_run_writes_reports(smoke_run) -> None:
     assert metrics["headline"]["bars"] == 1500 and metrics["headline"]["source"] == "synthetic"
     assert [p["name"] for p in metrics["details"]["periods"]] == ["train", "val", "test"]
     assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
-    assert [line.split(":")[0] for line in lines] == ["[1/5] 01_data", "[2/5] 02_search", "[3/5] 03_cv",
-                                                      "[4/5] 04_schedules", "[5/5] 06_verdict"]
+    assert [line.split(":")[0] for line in lines] == ["[1/6] 01_data", "[2/6] 02_search", "[3/6] 03_cv",
+                                                      "[4/6] 04_schedules", "[5/6] 05_analysis", "[6/6] 06_verdict"]
     verdict = json.loads((run_dir / "06_verdict.metrics.json").read_text())
     assert isinstance(verdict["headline"]["beats_random_walk"], bool) and verdict["headline"]["n_trials"] == 2
     assert verdict["details"]["rule"].startswith("the selected configuration beats the random walk")
     assert all(": ok in " in line for line in lines)
     cv = json.loads((run_dir / "03_cv.metrics.json").read_text())["headline"]
     assert cv["study"] == "smoke-cv" and cv["folds"] == 2 and cv["ci_low"] <= cv["cv_mae"] <= cv["ci_high"]
-    for name in ("02_search", "03_cv", "04_schedules"):
+    for name in ("02_search", "03_cv", "04_schedules", "05_analysis"):
         assert (run_dir / f"{name}.metrics.json").is_file() and f'href="{name}.html"' in index
+    analysis = json.loads((run_dir / "05_analysis.metrics.json").read_text())
+    assert analysis["headline"]["studies"] == 2 and analysis["headline"]["first_study"] == "smoke"
+    assert set(analysis["details"]["studies"]) == {"smoke", "smoke-cv"}
+    assert analysis["details"]["comparison"]["table"][1]["cross_validated"] is True
 
 
 def test_executed_notebook_has_outputs_and_injected_parameters(smoke_run) -> None:

@@ -55,7 +55,7 @@ def test_every_plotly_figure_draws_offline(smoke_run) -> None:
         assert "<svg" in fig and "main-svg" in fig, f"figure {i} did not draw"
 
 
-@pytest.mark.parametrize("name,least", [("02_search", 4), ("04_schedules", 2), ("06_verdict", 3)])
+@pytest.mark.parametrize("name,least", [("02_search", 4), ("04_schedules", 2), ("05_analysis", 5), ("06_verdict", 3)])
 def test_search_and_schedule_figures_draw_offline(smoke_run, name, least) -> None:
     result, _ = smoke_run
     page = result.run_dir / f"{name}.html"
@@ -76,7 +76,7 @@ def test_index_page_opens(smoke_run) -> None:
         assert f'href="{name}.html"' in dom and f'href="{name}.ipynb"' in dom
 
 
-PAGES = ("01_data", "02_search", "04_schedules", "06_verdict")
+PAGES = ("01_data", "02_search", "04_schedules", "05_analysis", "06_verdict")
 STDERR_BLOCK = 'data-mime-type="application/vnd.jupyter.stderr"'
 SIZE_LIMIT_MIB = 6.0
 

@@ -385,6 +385,13 @@ def test_dashboard_serves_the_study(tmp_path) -> None:
                 continue
         assert body is not None, "optuna-dashboard did not answer within 60 s"
         assert [s["study_name"] for s in body["study_summaries"]] == ["dash"]
+        study_id = body["study_summaries"][0]["study_id"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{study_id}", timeout=10) as resp:
+            detail = json.loads(resp.read())
+        assert detail["objective_names"] == ["val_mae"]  # not "Objective 0"
+        attrs = {a["key"]: a["value"] for a in detail["trials"][0]["user_attrs"]}
+        assert attrs["stop_reason"] == "completed" and attrs["configuration"].startswith("timellm (MINILM, ")
+        assert " | CRYPTEX_BASIC, 32 -> 8 bars | " in attrs["configuration"] and len(attrs["configuration"]) < 1024
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -113,9 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = commands.add_parser("optimize", help="run or resume a hyperparameter search (the seed's modes)")
     opt.add_argument("--mode", default=_default(SearchConfig, "mode"),
-                     choices=[m for m in [*_choices(SearchConfig, "mode"), "cv"] if m in available_profiles()],
+                     choices=[m for m in [*_choices(SearchConfig, "mode"), "cv", "analyze"] if m in available_profiles()],
                      help="a search mode; it runs the profile of the same name in params/ (cv: every trial scored "
-                          "by cross-validation, pruned after each fold)")
+                          "by cross-validation, pruned after each fold; analyze: only the analysis of existing "
+                          "studies, nothing trained)")
     opt.add_argument("--cv-splits", type=int, metavar="K", help="folds of a cross-validated search (any mode)")
     opt.add_argument("--cv-kind", choices=_choices(CVConfig, "kind"),
                      help="splitter of a cross-validated search (any mode; default of --mode cv: purged)")
@@ -126,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--data-path", help="Cryptex CSV (default: the profile's data.path)")
     opt.add_argument("--storage", help="journal file or SQLAlchemy URL (default studies/<study>.journal)")
     opt.add_argument("--study-name")
+    opt.add_argument("--studies", nargs="+", metavar="NAME", help="analyze: the studies (default: every one in the storage)")
+    opt.add_argument("--create-plots", action="store_true",
+                     help="analyze: also run notebooks/05_analysis.ipynb and write its HTML report")
+    opt.add_argument("--reports", metavar="DIR", help="analyze --create-plots: the reports folder (default reports/)")
     opt.add_argument("--timeout", type=float, help="seconds for the whole study")
     opt.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     opt.add_argument("--json", action="store_true")
@@ -301,11 +306,53 @@ def _verdict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    """``optimize --mode analyze``: the analysis of existing studies; with --create-plots the 05_analysis report."""
+    from cryptexlab.analysis import generate_comprehensive_report
+    from cryptexlab.analysis.findings import findings_markdown
+    from cryptexlab.analysis.load import find_studies
+
+    find_studies(args.storage, args.studies or ())  # a clear error naming what the storage holds, before anything runs
+    if args.create_plots:
+        from cryptexlab.params import load_profile
+        from cryptexlab.pipeline import run_profile
+        from cryptexlab.reports import read_metrics
+
+        overrides = [*args.param, f"05_analysis.studies=[{', '.join(args.studies or [])}]"]
+        if args.storage:
+            overrides.append(f"05_analysis.storage={args.storage}")
+        profile = load_profile("analyze", overrides=overrides)
+        echo = (lambda line: print(line, file=sys.stderr)) if args.json else print
+        from pathlib import Path
+
+        from cryptexlab.paths import REPORTS_DIR
+
+        result = run_profile(profile, profile_name="analyze", echo=echo,
+                             reports_dir=Path(args.reports) if args.reports else REPORTS_DIR)
+        if not result.ok:
+            return 1
+        summary = read_metrics(result.run_dir / "05_analysis.metrics.json")["details"]
+        text = None
+    else:
+        report = generate_comprehensive_report(args.studies or (), args.storage, figures=False)
+        summary, text = report.summary, findings_markdown(report)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    elif text is not None:
+        print(text.replace("**", "").replace("`", ""))
+    return 0
+
+
 def _optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from cryptexlab.search.api import METHODS, optimize
 
+    if args.mode == "analyze":
+        return _analyze(args)
+    if args.studies or args.create_plots or args.reports:
+        raise ParamsError("--studies, --create-plots and --reports belong to --mode analyze (the analysis of existing studies); "
+                          f"drop them or use --mode analyze instead of --mode {args.mode}")
     overrides = list(args.param)
     for flag, key in (("n_trials", "n_trials"), ("storage", "storage"), ("study_name", "study_name"),
                       ("timeout", "timeout_s")):

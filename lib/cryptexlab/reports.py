@@ -77,8 +77,8 @@ def render_html(ipynb: Path, out: Path, headline: dict[str, Any] | None = None) 
     * code is hidden until the reader presses "show code" (a toggle on every page);
     * what libraries wrote to stderr (warnings, progress bars, log lines) is moved out of the
       cells into one collapsed "Log" section at the end; errors (tracebacks) stay in place;
-    * progress-bar widgets, which have no saved state to draw from, are dropped (the bars print
-      their final line as text).
+    * widgets, which have no saved state to draw from, are dropped (progress bars print their final
+      line as text); one that carries a ``text/html`` fallback (the study explorer) shows that instead.
 
     plotly.js is already embedded in the outputs (the ``notebook`` renderer). What nbconvert's
     template and plotly's renderer add from CDNs (require.js, MathJax; no page here uses math)
@@ -102,7 +102,8 @@ def render_html(ipynb: Path, out: Path, headline: dict[str, Any] | None = None) 
 
 
 def _take_log(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
-    """Remove stderr streams and state-less widget views from the cells; return (cell, text) pairs."""
+    """Remove stderr streams and state-less widget views (keeping a view's HTML fallback) from the cells;
+    return (cell, text) pairs."""
     log: list[tuple[int, str]] = []
     for number, cell in enumerate(nb.cells, 1):
         if cell.cell_type != "code":
@@ -112,6 +113,10 @@ def _take_log(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 log.append((number, output.get("text", "")))
             elif _WIDGET in output.get("data", {}):
+                if "text/html" in output["data"]:  # a widget with a static fallback (the study explorer)
+                    del output["data"][_WIDGET]
+                    output["data"].pop("text/plain", None)
+                    kept.append(output)
                 continue
             else:
                 kept.append(output)

@@ -36,6 +36,7 @@ Example:
     ['acf_lags', 'candles_shown', 'data']
 """
 
+from cryptexlab.params._analysis import AnalysisNotebook
 from cryptexlab.params._base import Section
 from cryptexlab.params._checks import check_profile
 from cryptexlab.params._cv import CVConfig, CVKind, CVNotebook
@@ -89,6 +90,7 @@ from cryptexlab.params._train import (
 from cryptexlab.params._verdict import VerdictBaseline, VerdictNotebook
 
 __all__ = [
+    "AnalysisNotebook",
     "EVAL_WINDOWS_PER_TRAIN_WINDOW",
     "NOTEBOOK_SECTIONS",
     "OBJECTIVE_DIRECTIONS",

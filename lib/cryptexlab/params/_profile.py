@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from cryptexlab.errors import ParamsError
+from cryptexlab.params._analysis import AnalysisNotebook
 from cryptexlab.params._base import Section
 from cryptexlab.params._cv import CVNotebook
 from cryptexlab.params._data import DataConfig
@@ -40,6 +41,7 @@ NOTEBOOK_SECTIONS: dict[str, type[Section]] = {
     "02_search": SearchConfig,
     "03_cv": CVNotebook,
     "04_schedules": SchedulesNotebook,
+    "05_analysis": AnalysisNotebook,
     "06_verdict": VerdictNotebook,
 }
 #: Notebook name -> the shared sections (data, model, train) it receives besides its own.
@@ -48,6 +50,7 @@ SHARED_SECTIONS: dict[str, tuple[str, ...]] = {
     "02_search": ("data", "model", "train"),
     "03_cv": ("data", "model", "train"),
     "04_schedules": ("data", "model", "train"),
+    "05_analysis": (),
     "06_verdict": ("data", "model", "train", "search"),
 }
 
@@ -64,6 +67,7 @@ class Profile(Section):
     search: SearchConfig = Field(SearchConfig(), alias="02_search")
     cv_notebook: CVNotebook = Field(CVNotebook(), alias="03_cv")
     schedules_notebook: SchedulesNotebook = Field(SchedulesNotebook(), alias="04_schedules")
+    analysis_notebook: AnalysisNotebook = Field(AnalysisNotebook(), alias="05_analysis")
     verdict_notebook: VerdictNotebook = Field(VerdictNotebook(), alias="06_verdict")
 
     @field_validator("notebooks")

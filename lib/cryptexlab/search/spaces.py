@@ -56,6 +56,7 @@ from cryptexlab.params import (
     FEATURE_FAMILIES,
     SLICES,
     TABULAR_KINDS,
+    TIMELLM_KINDS,
     DataConfig,
     ModelConfig,
     SearchConfig,
@@ -117,6 +118,29 @@ class TrialConfig:
     def to_dict(self) -> dict[str, Any]:
         """The full configuration as plain data."""
         return {"data": self.data.model_dump(), "model": self.model.model_dump(), "train": self.train.model_dump()}
+
+    def describe(self) -> str:
+        """One line a person reads (optuna-dashboard shows it as the trial's ``configuration`` attribute;
+        the full ``config`` attribute is cut there at 1,024 characters).
+
+        Example:
+            >>> TrialConfig.default().describe()
+            'timellm (MINILM, 2 LLM layers, d_model 16, d_ff 32, 8 heads, patch 16/8) | CRYPTEX_BASIC, 96 -> 24 bars | MSE, lr 0.001, constant, 3 epochs, batch 32'
+        """
+        m, w, t = self.model, self.data.windows, self.train
+        if m.kind in TABULAR_KINDS:
+            tab = m.tabular
+            model = (f"ridge (alpha {tab.alpha:.3g}, lags {tab.lags})" if m.kind == "ridge" else
+                     f"lightgbm ({tab.num_leaves} leaves, lr {tab.learning_rate:.3g}, {tab.n_estimators} trees, "
+                     f"lags {tab.lags})")
+        elif m.kind in TIMELLM_KINDS:
+            model = (f"{m.kind}{' + covariates' if m.covariates else ''} ({m.llm_model}, {m.llm_layers} LLM layers, "
+                     f"d_model {m.d_model}, d_ff {m.d_ff}, {m.n_heads} heads, patch {m.patch_len}/{m.stride})")
+        else:
+            model = m.kind
+        families = f" ({', '.join(self.data.feature_families)})" if self.data.feature_families is not None else ""
+        return (f"{model} | {self.data.feature_set}{families}, {w.seq_len} -> {w.pred_len} bars | {t.loss}, "
+                f"lr {t.learning_rate:.3g}, {t.scheduler.kind}, {t.epochs} epochs, batch {t.batch_size}")
 
     def fingerprint(self) -> str:
         """Hash of the data source and window specification (trials are comparable when equal)."""

@@ -142,6 +142,10 @@ def open_study(base: TrialConfig, search: SearchConfig) -> optuna.Study:
     study = optuna.create_study(study_name=search.study_name, storage=storage, load_if_exists=True,
                                 directions=[OBJECTIVE_DIRECTIONS[o] for o in search.objectives],
                                 sampler=make_sampler(search), pruner=make_pruner(search))
+    if not study.metric_names:  # optuna-dashboard (and the analysis) name the objectives, not "Objective 0"
+        with warnings.catch_warnings():  # marked experimental since Optuna 3.2
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(search.objectives))
     fingerprint = base.fingerprint()
     known = study.user_attrs.get("data_fingerprint")
     if known is None:
@@ -211,6 +215,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         if search.trial_timeout_s:
             config = apply(config, {"train.timeout_s": search.trial_timeout_s})
         trial.set_user_attr("config", config.to_dict())
+        trial.set_user_attr("configuration", config.describe())  # readable in optuna-dashboard
         trial.set_user_attr("data_fingerprint", config.fingerprint())
         trial.set_user_attr("seed", config.train.seed)
         _check_budgets(trial, config, search)
@@ -288,14 +293,21 @@ def fail(trial: optuna.Trial, reason: str) -> NoReturn:
 
 
 def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfig) -> None:
-    """Record constraint values (<= 0 feasible) and refuse to train an infeasible configuration."""
-    if not (search.memory_budget_mib or search.max_trainable_params):
-        return
-    total_mib, params = _estimate(config)
-    over_memory = total_mib - search.memory_budget_mib if search.memory_budget_mib else -1.0
-    over_params = params - search.max_trainable_params if search.max_trainable_params else -1.0
+    """Record the memory estimate and trainable parameters (every trial: the analysis plots them), and
+    with a budget the constraint values (<= 0 feasible); refuse to train an infeasible configuration."""
+    budgeted = bool(search.memory_budget_mib or search.max_trainable_params)
+    try:
+        total_mib, params = _estimate(config)
+    except (CryptexError, OSError, ValueError):
+        if budgeted:  # the budget cannot be checked: the run's own error says why
+            raise
+        return  # without a budget the estimate is only shown; the run reports the real problem
     trial.set_user_attr("memory_estimate_mib", total_mib)
     trial.set_user_attr("trainable_params", params)
+    if not budgeted:
+        return
+    over_memory = total_mib - search.memory_budget_mib if search.memory_budget_mib else -1.0
+    over_params = params - search.max_trainable_params if search.max_trainable_params else -1.0
     trial.set_user_attr("constraint", [float(over_memory), float(over_params)])
     trial.set_constraint("memory_over_budget_mib", float(over_memory))  # <= 0 feasible, read by TPE and GP
     trial.set_constraint("params_over_limit", float(over_params))
