@@ -64,7 +64,8 @@ def test_convergence_fit_recovers_a_planted_decay() -> None:
 def test_convergence_without_a_fit_uses_the_empirical_rule() -> None:
     frame = pd.DataFrame({"number": range(4), "state": "COMPLETE", "value": [3.0, 2.0, 1.05, 1.0]})
     c = convergence.convergence(frame, "minimize")
-    assert c.method == "empirical" and c.fit is None and c.point_n == 3.0 and c.converged  # 1.95 of 2.0 by trial 3
+    assert c.method == "empirical" and c.fit is None and c.point_n == 3.0  # 1.95 of 2.0 by trial 3
+    assert not c.converged and c.point is None  # but 4 completed trials are too few to call it converged
     maximize = convergence.best_so_far(pd.DataFrame({"number": [0, 1, 2], "state": "COMPLETE", "value": [1.0, 3.0, 2.0]}),
                                        "maximize")
     assert list(maximize["best"]) == [1.0, 3.0, 3.0]
@@ -232,3 +233,42 @@ def test_analyze_mode_creates_the_report(journal, tmp_path, capsys) -> None:
     assert set(doc["studies"]) == {"known", "multi"} and "comparison" in doc
     page = next(tmp_path.glob("*/05_analysis.html")).read_text()
     assert "Study explorer</b> (interactive in JupyterLab" in page and "Pareto front" in page
+
+
+def test_edge_studies_give_findings_not_tracebacks(tmp_path) -> None:
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "edge.journal")))
+    optuna.create_study(study_name="empty", storage=storage)
+    failed = optuna.create_study(study_name="failed", storage=storage)
+    failed.add_trials([create_trial(state=TrialState.FAIL, params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
+                                    user_attrs={"failure_reason": "error: boom"})])
+    flat = optuna.create_study(study_name="flat", storage=storage)
+    flat.add_trials([create_trial(value=1.0, params={"x": x}, distributions={"x": FloatDistribution(0, 1)})
+                     for x in np.linspace(0, 1, 6)])
+    four = optuna.create_study(study_name="four", storage=storage, directions=["minimize"] * 4)
+    four.add_trials([create_trial(values=[float(i), 1.0 - i, 2.0, 3.0], params={"x": i / 4},
+                                  distributions={"x": FloatDistribution(0, 1)}) for i in range(4)])
+    out = tmp_path / "edge.json"
+    rep = generate_comprehensive_report([], str(tmp_path / "edge.journal"), json_path=out)
+    doc = json.loads(out.read_text())  # strict JSON: no NaN
+    assert doc["studies"]["failed"]["robustness"]["best_ci"] == [None, None]
+    assert doc["studies"]["flat"]["convergence"]["method"] == "flat" and not doc["studies"]["flat"]["convergence"]["converged"]
+    assert "pareto" not in rep.figures["four"] and doc["studies"]["four"]["pareto"]["trials_on_front"] >= 1
+    text = findings_markdown(rep)
+    assert "**failed** (val_mae; 1 trials: 1 fail): no completed trial, nothing to analyse." in text.replace("objective 0", "val_mae")
+    assert "never improved" in text
+    with pytest.raises(ValueError, match="direction must be 'minimize' or 'maximize', not 'MINIMIZE'"):
+        convergence.best_so_far(trials_frame(flat), "MINIMIZE")
+
+
+def test_a_study_in_two_journals_must_be_chosen(tmp_path) -> None:
+    from cryptexlab.analysis import load
+
+    for name in ("a", "b"):
+        synthetic_study(3, JournalStorage(JournalFileBackend(str(tmp_path / f"{name}.journal"))), name="same")
+    original = load.STUDIES_DIR
+    load.STUDIES_DIR = tmp_path
+    try:
+        with pytest.raises(ParamsError, match=r"study 'same' is in two storages, .*a.journal and .*b.journal; pass the one"):
+            find_studies(None, ["same"])
+    finally:
+        load.STUDIES_DIR = original

@@ -337,7 +337,9 @@ def _analyze(args: argparse.Namespace) -> int:
         report = generate_comprehensive_report(args.studies or (), args.storage, figures=False)
         summary, text = report.summary, findings_markdown(report)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        from cryptexlab.analysis.report import clean_json
+
+        print(json.dumps(clean_json(summary), indent=2, allow_nan=False))
     elif text is not None:
         print(text.replace("**", "").replace("`", ""))
     return 0

@@ -12,16 +12,20 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cryptexlab.analysis.load import thin
 
 NUMERIC_ATTRIBUTES = ("duration_s", "memory_estimate_mib")
+#: the label of a trial with neither a failure nor a stop reason
+STATE_LABELS = {"COMPLETE": "completed", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting", "PRUNED": "pruned"}
 #: trials drawn in the grid (each of its up to 12 panels holds them all)
 ATTRIBUTE_POINTS = 500
 
@@ -31,7 +35,7 @@ def outcomes(frame: pd.DataFrame) -> pd.Series:
     failure = frame["failure_reason"] if "failure_reason" in frame else pd.Series(np.nan, index=frame.index)
     stop = frame["stop_reason"] if "stop_reason" in frame else pd.Series(np.nan, index=frame.index)
     label = failure.dropna().astype(str).str.split(":").str[0].reindex(frame.index)
-    label = label.fillna(stop).fillna(frame["state"].str.lower())
+    label = label.fillna(stop).fillna(frame["state"].map(STATE_LABELS).fillna(frame["state"].str.lower()))
     return label.where(frame["state"] != "PRUNED", "pruned")
 
 
@@ -62,8 +66,7 @@ def attributes_figure(frame: pd.DataFrame, params: list[str], max_params: int = 
         return fig
     shown = thin(frame, ATTRIBUTE_POINTS)  # every panel repeats the points: fewer than the other figures
     label = outcomes(shown)
-    colours = dict(zip(sorted(label.unique()), ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                                  "#e377c2", "#7f7f7f"), strict=False))
+    colours = dict(zip(sorted(label.unique()), itertools.cycle(px.colors.qualitative.Plotly)))
     fig = make_subplots(rows=len(attrs), cols=len(params), shared_yaxes=True, horizontal_spacing=0.02,
                         vertical_spacing=0.12, column_titles=params)
     for r, attr in enumerate(attrs, 1):

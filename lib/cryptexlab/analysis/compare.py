@@ -21,7 +21,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cryptexlab.analysis.convergence import best_so_far
-from cryptexlab.analysis.distribution import completed_values
 from cryptexlab.analysis.load import metric_names
 
 
@@ -70,11 +69,11 @@ def comparison_table(studies: list[LoadedStudy], reps: int = 2000) -> pd.DataFra
     what tells the studies apart (mode, sampler, data fingerprint)."""
     rows = []
     for s in studies:
-        values = completed_values(s.frame, s.column)
+        done = s.frame[(s.frame["state"] == "COMPLETE") & np.isfinite(s.frame[s.column].astype(float))]
+        values = done[s.column].to_numpy(dtype=float)
         states = s.frame["state"].value_counts()
         lo, hi = bootstrap_best(values, s.direction, reps)
         best_idx = (np.argmin(values) if s.direction == "minimize" else np.argmax(values)) if len(values) else None
-        done = s.frame[(s.frame["state"] == "COMPLETE") & s.frame[s.column].notna()]
         rows.append({"study": s.name, "metric": s.metric, "direction": s.direction, "trials": len(s.frame),
                      "complete": int(states.get("COMPLETE", 0)), "pruned": int(states.get("PRUNED", 0)),
                      "failed": int(states.get("FAIL", 0)),
@@ -128,6 +127,7 @@ def comparison_summary(table: pd.DataFrame) -> dict[str, Any]:
         overlap = not (a["best_ci_high"] < b["best_ci_low"] if direction == "minimize" else a["best_ci_low"] > b["best_ci_high"])
         out["groups"].append({"metric": metric, "best_study": a["study"], "runner_up": b["study"],
                               "best": a["best"], "runner_up_best": b["best"], "intervals_overlap": bool(overlap),
-                              "same_data": a["data_fingerprint"] == b["data_fingerprint"],
+                              "same_data": (a["data_fingerprint"] == b["data_fingerprint"])
+                              if a["data_fingerprint"] and b["data_fingerprint"] else None,
                               "mixed_scoring": bool(a["cross_validated"] != b["cross_validated"])})
     return out

@@ -8,9 +8,10 @@ A fit is refused (and the empirical rule used) when its asymptote lies outside t
 range by more than that range, or its tau is over ten times the trials run.
 
 Rule for the convergence point: the completed trial at which the fitted curve has made 95% of its
-improvement, ``n95 = 1 + tau ln 20``; the study has ``converged`` when it ran past n95. Without a
-usable fit (fewer than 5 completed trials, a flat curve, a refused fit) the empirical rule applies:
-the first trial at which the best-so-far made 95% of its improvement. ``late_improvement_share``
+improvement, ``n95 = 1 + tau ln 20``; the study has ``converged`` when it has at least 5 completed
+trials and ran past n95. Without a usable fit (fewer than 5 completed trials, a refused fit) the
+empirical rule applies: the first trial at which the best-so-far made 95% of its improvement. A
+flat curve (no improvement) has no convergence point (``method`` "flat"). ``late_improvement_share``
 (the share of the total improvement made in the last 20% of trials) says whether it still moves.
 
 Example:
@@ -32,7 +33,7 @@ import plotly.graph_objects as go
 from cryptexlab.analysis.load import thin
 
 RULE = ("the completed trial at which the fitted decay a + c exp(-(n-1)/tau) has made 95% of its "
-        "improvement (n95 = 1 + tau ln 20); converged when the study ran past it")
+        "improvement (n95 = 1 + tau ln 20); converged when the study ran past it with at least 5 completed trials")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Convergence:
     point: int | None  # the trial number at the convergence point (None: not reached)
     point_n: float | None  # the completed-trial count at it
     converged: bool
-    method: str  # "fit" or "empirical"
+    method: str  # "fit", "empirical" or "flat" (no improvement at all)
     late_improvement_share: float = 0.0
     rule: str = field(default=RULE)
 
@@ -55,9 +56,20 @@ class Convergence:
                 "best": float(self.curve["best"].iloc[-1]) if len(self.curve) else None}
 
 
+def check_direction(direction: str) -> None:
+    """Refuse anything but the two words Optuna uses (a typo would silently flip an analysis)."""
+    if direction not in ("minimize", "maximize"):
+        raise ValueError(f"direction must be 'minimize' or 'maximize', not {direction!r}")
+
+
 def best_so_far(frame: pd.DataFrame, direction: str, column: str = "value") -> pd.DataFrame:
-    """Completed trials in order with their value and the best value so far."""
-    done = frame[(frame["state"] == "COMPLETE") & frame[column].notna()].sort_values("number")
+    """Completed trials in order with their value and the best value so far.
+
+    Raises:
+        ValueError: ``direction`` is not minimize or maximize.
+    """
+    check_direction(direction)
+    done = frame[(frame["state"] == "COMPLETE") & np.isfinite(frame[column].astype(float))].sort_values("number")
     values = done[column].to_numpy(dtype=float)
     best = np.minimum.accumulate(values) if direction == "minimize" else np.maximum.accumulate(values)
     return pd.DataFrame({"n": np.arange(1, len(values) + 1), "number": done["number"].to_numpy(),
@@ -77,10 +89,10 @@ def convergence(frame: pd.DataFrame, direction: str, column: str = "value") -> C
     elif total > 0:
         point_n = float(n[np.argmax(np.abs(best - best[0]) >= 0.95 * total)])
         method = "empirical"
-    else:
-        point_n, method = (1.0 if len(best) else None), "empirical"
-    reached = point_n is not None and point_n <= len(best)
-    late = best[int(0.8 * len(best))] if len(best) else 0.0
+    else:  # flat (or empty): nothing improved, so there is no convergence to speak of
+        point_n, method = None, "flat"
+    reached = point_n is not None and point_n < len(best) and len(best) >= 5
+    late = best[max(int(0.8 * len(best)) - 1, 0)] if len(best) else 0.0
     late_share = float(abs(late - best[-1]) / total) if total else 0.0
     point = int(curve["number"].iloc[max(int(math.ceil(point_n)), 1) - 1]) if reached and point_n else None
     return Convergence(curve, fit, point, point_n, bool(reached), method, late_share)
@@ -115,6 +127,10 @@ def convergence_figure(results: dict[str, Convergence], metric: str, direction: 
     fig = go.Figure()
     for name, c in results.items():
         cur = c.curve
+        if cur.empty:
+            fig.add_annotation(text=f"{name}: no completed trial", showarrow=False, xref="paper", yref="paper",
+                               x=0.5, y=0.5)
+            continue
         dots = thin(cur)
         fig.add_trace(go.Scatter(x=dots["n"], y=dots["value"], mode="markers", legendgroup=name,
                                  name=f"{name}: trials" + (f" ({len(dots):,} of {len(cur):,} drawn)" if len(dots) < len(cur) else ""),

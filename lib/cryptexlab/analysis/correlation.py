@@ -1,7 +1,8 @@
 """Correlations between parameters and with the objective (Spearman), as a heatmap.
 
 Numeric parameters enter as they are; a categorical one with numeric choices by its value; one
-with text choices as one 0/1 column per choice (``params.train.loss=MAE``). Spearman's rank
+with text choices as one 0/1 column per choice but the first (the reference: with two choices
+one column says everything; ``train.loss=MSE``). Spearman's rank
 correlation (pandas) is robust to the log scale of learning rates and to outliers. Only
 completed trials count.
 

@@ -33,7 +33,7 @@ def show(report: AnalysisReport, part: str) -> None:
             display(tables["folds"].pivot(index="fold", columns="study", values="score"))
         return
     if part not in PARTS:
-        raise KeyError(f"unknown part {part!r}; parts: {', '.join([*PARTS, 'comparison'])}")
+        raise ValueError(f"unknown part {part!r}; show() draws one of {', '.join([*PARTS, 'comparison'])}")
     if part == "pareto" and not any("pareto" in t for n, t in report.tables.items() if not n.startswith("_")):
         display(Markdown("No multi-objective study here (set `02_search.objectives` to two metrics for a Pareto front)."))
         return
@@ -50,4 +50,5 @@ def show(report: AnalysisReport, part: str) -> None:
         if fig is not None:
             fig.show()
         elif table is None or (isinstance(table, pd.DataFrame) and table.empty):
-            display(Markdown(f"No {part} for {name}: too few completed trials."))
+            why = "05_analysis.create_plots is false" if not report.figures else "too few completed trials or varying parameters"
+            display(Markdown(f"No {part} figure for {name}: {why}."))

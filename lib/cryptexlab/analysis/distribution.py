@@ -38,7 +38,7 @@ def distribution_stats(values: np.ndarray, direction: str = "minimize") -> dict[
     shapiro = stats.shapiro(sample) if n >= 3 and np.ptp(sample) > 0 else None
     q1, med, q3 = np.quantile(values, [0.25, 0.5, 0.75])
     return {"n": int(n), "mean": float(values.mean()), "median": float(med), "std": float(values.std(ddof=1)) if n > 1 else 0.0,
-            "skew": float(stats.skew(values)) if n > 2 else None, "q1": float(q1), "q3": float(q3),
+            "skew": float(stats.skew(values)) if n > 2 and np.ptp(values) > 0 else None, "q1": float(q1), "q3": float(q3),
             "best": float(values.min() if direction == "minimize" else values.max()),
             "shapiro_w": float(shapiro.statistic) if shapiro else None,
             "shapiro_p": float(shapiro.pvalue) if shapiro else None}

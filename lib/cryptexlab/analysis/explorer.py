@@ -30,8 +30,11 @@ class StudyExplorer:
     current view, so a test can drive the pickers and read what a user would see."""
 
     def __init__(self, studies: list[LoadedStudy]) -> None:
+        named = [s.name for s in studies]
+        studies = [s for s in studies if any(c.startswith("params.") for c in s.frame.columns)]
         if not studies:
-            raise ParamsError("the explorer needs at least one study; run a search first")
+            raise ParamsError(f"the explorer needs a study with sampled parameters, and {named or 'no study'} has "
+                              "none; run a search first (or pick its study in 05_analysis.studies)")
         self.studies = {s.name: s for s in studies}
         first = studies[0]
         self.study = widgets.Dropdown(options=list(self.studies), value=first.name, description="study")
@@ -78,7 +81,7 @@ class StudyExplorer:
         ycol = s.column if self.y.value == s.metric else f"params.{self.y.value}"
         dots = thin(done)
         fig = go.Figure(go.Scatter(x=dots[f"params.{self.x.value}"], y=dots[ycol], mode="markers",
-                                   marker=dict(size=6, color=dots[s.column], colorscale="Viridis_r",
+                                   marker=dict(size=6, color=dots[s.column], colorscale="Viridis_r" if s.direction == "minimize" else "Viridis",
                                                colorbar=dict(title=s.metric), showscale=True),
                                    text=[f"trial {n}" for n in dots["number"]], name="completed trials"))
         chosen = done[done["number"] == self.trial.value]

@@ -3,7 +3,8 @@
 The objective is ``1 + 0.5 (log10(lr) + 3)^2 + 0.1 [d_model = 8] + noise`` (noise: normal, std
 ``noise``): the learning rate matters most, ``d_model`` a little, ``dropout`` and ``n_heads`` not at
 all. Parameters are drawn at random; 10% of the trials are pruned (with two intermediate values) and
-3% fail with a reason, as in a real search. With ``multi`` the second objective is the duration.
+3% fail with a reason, as in a real search (single-objective studies only: Optuna keeps no
+intermediate values for several objectives). With ``multi`` the second objective is the duration.
 
 Example:
     >>> study = synthetic_study(50, None, seed=0)

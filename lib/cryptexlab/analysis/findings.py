@@ -12,7 +12,7 @@ from cryptexlab.analysis.report import AnalysisReport
 
 
 def _g(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4g}"
+    return "n/a" if x is None or x != x else f"{x:.4g}"  # x != x: NaN
 
 
 def study_finding(name: str, s: dict[str, Any]) -> str:
@@ -21,6 +21,8 @@ def study_finding(name: str, s: dict[str, Any]) -> str:
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(states.items()))
     c, imp, rob = s["convergence"], s["importance"], s["robustness"]
     lo, hi = rob["best_ci"]
+    if not c["completed"]:
+        return f"**{name}** ({s['metric']}; {s['trials']} trials: {counts}): no completed trial, nothing to analyse."
     parts = [f"**{name}** ({s['metric']}, {s['direction']}; {s['trials']} trials: {counts}): best {_g(rob['best'])} "
              f"at trial {rob['best_trial']}, bootstrap 95% interval of the best {_g(lo)} to {_g(hi)}."]
     if c["completed"] < 5:
@@ -31,6 +33,8 @@ def study_finding(name: str, s: dict[str, Any]) -> str:
                  else f"has not reached 95% of its improvement yet (due near completed trial {c['point_n']:.0f})")
         parts.append(f"Convergence: the fitted decay (tau {f['tau']:.3g} trials, R² {f['r2']:.2f}) {where}; "
                      f"{100 * c['late_improvement_share']:.0f}% of the improvement came in the last fifth of the trials.")
+    elif c["method"] == "flat":
+        parts.append("The best value never improved after the first completed trial.")
     else:
         parts.append(f"Convergence (empirical rule, no usable fit): 95% of the improvement by trial {c['point_trial']}.")
     top = imp["top"]
@@ -57,7 +61,8 @@ def findings_markdown(report: AnalysisReport) -> str:
     for g in report.summary.get("comparison", {}).get("groups", []):
         verdict = ("their bootstrap intervals overlap, so the difference may be luck in which configurations were tried"
                    if g["intervals_overlap"] else "their bootstrap intervals do not overlap")
-        data = ("" if g["same_data"] else " (on different data: compare with care)") + (
+        data = ("" if g["same_data"] else " (data unknown for one of them)" if g["same_data"] is None
+                else " (on different data: compare with care)") + (
             " (one is cross-validated over folds, the other scored on the validation period: the values measure "
             "different things)" if g["mixed_scoring"] else "")
         out.append(f"**Comparison ({g['metric']}):** `{g['best_study']}` has the best value ({_g(g['best'])}), "

@@ -49,7 +49,10 @@ def open_storage(target: str) -> optuna.storages.BaseStorage:
         ParamsError: a journal path that does not exist.
     """
     if "://" in target:
-        return optuna.storages.RDBStorage(target)
+        if target.startswith("sqlite:///") and not Path(target.removeprefix("sqlite:///")).is_file():
+            raise ParamsError(f"no SQLite database at {target.removeprefix('sqlite:///')} ({target}); give the URL "
+                              "of the database a search wrote, e.g. sqlite:///studies/optuna.db")
+        return optuna.storages.RDBStorage(target, skip_table_creation=True)
     if not Path(target).is_file():
         raise ParamsError(f"no study storage at {target}: give a journal file written by a search "
                           f"(studies/NAME.journal) or an SQLAlchemy URL such as sqlite:///studies.db")
@@ -75,7 +78,12 @@ def find_studies(storage: str | None, names: Sequence[str] = ()) -> list[StudyRe
         if not held:
             raise ParamsError(f"no study in {', '.join(targets)}: run a search first")
         return held
-    by_name = {r.name: r for r in held}
+    by_name: dict[str, StudyRef] = {}
+    for r in held:
+        if r.name in by_name and r.name in names:
+            raise ParamsError(f"study {r.name!r} is in two storages, {by_name[r.name].storage} and {r.storage}; "
+                              "pass the one to read as the storage (--storage, 05_analysis.storage)")
+        by_name.setdefault(r.name, r)
     unknown = [n for n in names if n not in by_name]
     if unknown:
         where = storage or f"the journals of {STUDIES_DIR}"
@@ -102,7 +110,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         if "cv_folds" in t.user_attrs:
             row["folds"] = [f.get("score") for f in t.user_attrs["cv_folds"]]
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    values = ["value"] if n_obj == 1 else [f"value_{i}" for i in range(n_obj)]
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["number", "state", "datetime_start", *values])
     for col in ("duration_s", "memory_estimate_mib"):
         if col not in frame:
             frame[col] = np.nan
@@ -110,7 +119,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def param_kinds(study: optuna.Study) -> dict[str, str]:
-    """Each parameter's kind: ``log`` (log-scaled number), ``number`` or ``categorical``, from its distribution."""
+    """Each parameter's kind, from its distribution: ``log`` (log-scaled number), ``number``, ``ordinal``
+    (categorical with numeric choices) or ``categorical`` (text or mixed choices)."""
     kinds: dict[str, str] = {}
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         for name, dist in t.distributions.items():

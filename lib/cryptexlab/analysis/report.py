@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ def generate_comprehensive_report(names: Sequence[str] = (), storage: str | None
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(report.summary, indent=2, default=_jsonable) + "\n")
+        Path(json_path).write_text(json.dumps(clean_json(report.summary), indent=2, allow_nan=False) + "\n")
     return report
 
 
@@ -122,11 +123,26 @@ def _figures(s: LoadedStudy, conv: convergence.Convergence, imp: Any, values: An
         figs["importance"] = importance.importance_figure(imp)
     if len(corr) > 1:
         figs["correlation"] = correlation.correlation_figure(corr)
-    if len(s.study.directions) > 1 and s.study.best_trials:
+    if len(s.study.directions) in (2, 3) and s.study.best_trials:  # Optuna's plot draws 2 or 3 objectives
         figs["pareto"] = pareto.pareto_figure(s.study)
     order = list(imp.index) if not imp.empty else [c.removeprefix("params.") for c in s.frame if c.startswith("params.")]
     figs["attributes"] = attributes.attributes_figure(s.frame, order, top_params)
     return figs
+
+
+def clean_json(obj: Any) -> Any:
+    """The summary as plain JSON values: numpy scalars unwrapped, NaN and infinity as null, dates as text."""
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return _jsonable(obj)
 
 
 def _jsonable(obj: Any) -> Any:

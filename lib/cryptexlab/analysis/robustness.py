@@ -2,7 +2,8 @@
 
 The seed's sensitivity analysis, from existing trials only (no new training): for each parameter,
 the completed trials that are *near the best trial in every other parameter* (within ``tol`` of
-each parameter's range, on the log scale for log parameters, by choice index for categorical ones)
+each parameter's range, on the log scale for log parameters, by choice index for categorical ones;
+a conditional parameter, present in some trials only, must equal the best trial's)
 and differ in this one are its neighbours: the closest one below and the closest one above the
 best trial's value. Their scores, and the change from the best, show how sharply the best point
 sits in its neighbourhood. A parameter without such trials says so (``None``), rather than
@@ -43,18 +44,23 @@ def robustness_table(study: LoadedStudy, kinds: dict[str, str], tol: float = 0.1
     """One row per parameter: the best trial's value, its neighbours below and above (trial, value, score)
     and the largest score change (see the module docstring)."""
     done = study.frame[(study.frame["state"] == "COMPLETE") & study.frame[study.column].notna()]
-    params = [c.removeprefix("params.") for c in done.columns if c.startswith("params.") and done[c].notna().all()]
-    params = [p for p in params if done[f"params.{p}"].nunique() > 1]
+    columns = [c for c in done.columns if c.startswith("params.")]
+    params = [c.removeprefix("params.") for c in columns if done[c].notna().all() and done[c].nunique() > 1]
+    conditional = [c for c in columns if not done[c].notna().all()]  # on a branch: a neighbour must share it
     if done.empty or not params:
         return pd.DataFrame()
     minimize = study.direction == "minimize"
     best = done[study.column].idxmin() if minimize else done[study.column].idxmax()
     z = _coordinates(done, params, kinds)
+    same_branch = pd.Series(True, index=done.index)
+    for c in conditional:
+        b = done.loc[best, c]
+        same_branch &= done[c].isna() if pd.isna(b) else (done[c] == b)
     rows = []
     for p in params:
         others = [q for q in params if q != p]
         near = (z[others].sub(z.loc[best, others]).abs().max(axis=1) <= tol) if others else pd.Series(True, index=z.index)
-        cand = done[near & (z[p] != z.loc[best, p])]
+        cand = done[near & same_branch & (z[p] != z.loc[best, p])]
         row: dict[str, Any] = {"parameter": p, "best_value": done.loc[best, f"params.{p}"], "neighbours": len(cand)}
         for side, mask in (("below", z.loc[cand.index, p] < z.loc[best, p]), ("above", z.loc[cand.index, p] > z.loc[best, p])):
             side_c = cand[mask]

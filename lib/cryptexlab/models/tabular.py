@@ -5,7 +5,9 @@ the feature set at t (scaled on the training period, as for the other models) an
 changes over the last 1..``lags`` bars. The price levels (:data:`LEVEL_COLUMNS`) are the exception:
 a level scaled on 2019's prices is far outside its training range by 2024, which a tree cannot
 extrapolate and a linear model extrapolates wrongly, so ``open``, ``high`` and ``low`` enter as
-``log(level / close)`` at t and ``close`` itself is left out (its recent changes are the lags). The labels are the target's next ``pred_len`` values minus
+``log(level / close)`` at t and ``close`` itself is left out (with a close target, its recent
+changes are the lags; with a log-return target the returns carry it). Without a ``close`` column
+the levels stay as scaled. The labels are the target's next ``pred_len`` values minus
 the random walk's forecast (the last value, or the scaled zero return for a log-return target), so
 a model that predicts zero is the random walk. Rows and labels come from the same windows as every
 other model's (:mod:`cryptexlab.data.windows`): a label never reaches past its own period.

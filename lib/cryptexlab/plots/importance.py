@@ -1,7 +1,7 @@
 """Feature importance of a tabular model (02_search): LightGBM's gain beside the permutation importance.
 
 Example:
-    >>> table = best_trial_importance(config, windows)  # doctest: +SKIP
+    >>> table = best_trial_importance(config.data, config.model, config.train, windows)  # doctest: +SKIP
     >>> importance_figure(table).show()  # doctest: +SKIP
 """
 
