@@ -86,13 +86,16 @@ def importance_table(study: optuna.Study, frame: pd.DataFrame, *, seed: int = 0,
     table = pd.DataFrame(scores).reindex(params).fillna(0.0)
     for m in METHODS:
         total = table[m].sum()
-        table[m] = table[m] / total if total > 0 else 0.0
-        table[f"rank_{m}"] = table[m].rank(ascending=False, method="min").astype(int)
+        if total <= 0:  # the method found nothing (e.g. fANOVA on a handful of trials): no shares, no ranks
+            failed.setdefault(m, "no importance found (all zero)")
+        table[m] = table[m] / total if total > 0 else np.nan
+        table[f"rank_{m}"] = table[m].rank(ascending=False, method="min").astype("Int64")
     shares = table[[m for m in METHODS if m not in failed]]
     table["disagree"] = (shares.max(axis=1) - shares.min(axis=1)) >= DISAGREE
     table.attrs["fanova_trials"] = min(len(done), fanova_max_trials)
     table.attrs["failed"] = failed
-    return table.sort_values("fanova", ascending=False)
+    order = next((m for m in ("fanova", "ped_anova", "correlation") if m not in failed), "fanova")
+    return table.sort_values(order, ascending=False)
 
 
 def _optuna(study: optuna.Study, evaluator: Any, params: list[str], target: Any, failed: dict[str, str],
@@ -122,7 +125,7 @@ def importance_summary(table: pd.DataFrame) -> dict[str, Any]:
     if table.empty:
         return {"top": {}, "agree_on_top": None, "disagree": []}
     failed = table.attrs.get("failed", {})
-    top = {m: str(table[m].idxmax()) for m in METHODS if table[m].sum() > 0 and m not in failed}  # found nothing: no top
+    top = {m: str(table[m].idxmax()) for m in METHODS if m not in failed}  # a failed method has no top
     return {"top": top, "agree_on_top": len(set(top.values())) == 1 and len(top) == len(METHODS),
             "disagree": [str(p) for p in table.index[table["disagree"]]],
             "fanova_trials": table.attrs.get("fanova_trials"), "failed": failed,

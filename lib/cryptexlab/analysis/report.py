@@ -109,6 +109,7 @@ def generate_comprehensive_report(names: Sequence[str] = (), storage: str | None
         if figures:
             report.figures["_comparison"] = {"curves": compare.comparison_figure(loaded)}
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
+    report.summary = clean_json(report.summary)  # plain JSON values from here on (NaN as None)
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(json_path).write_text(json.dumps(clean_json(report.summary), indent=2, allow_nan=False) + "\n")
