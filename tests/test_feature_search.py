@@ -16,7 +16,7 @@ from cryptexlab.data.synthetic import synthetic_candles
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import FEATURE_FAMILIES, DataConfig, ModelConfig, SearchConfig, TrainConfig, load_profile
 from cryptexlab.params._checks import check_profile
-from cryptexlab.plots.importance import best_trial_importance, importance_figure, importance_finding
+from cryptexlab.plots.feature_importance import best_trial_importance, importance_figure, importance_finding
 from cryptexlab.search import spaces
 from cryptexlab.search.spaces import FAMILY_PREFIX, TrialConfig, parameter_names
 

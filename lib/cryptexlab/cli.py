@@ -336,10 +336,8 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         report = generate_comprehensive_report(args.studies or (), args.storage, figures=False)
         summary, text = report.summary, findings_markdown(report)
-    if args.json:
-        from cryptexlab.analysis.report import clean_json
-
-        print(json.dumps(clean_json(summary), indent=2, allow_nan=False))
+    if args.json:  # the summary is plain JSON already (NaN as null)
+        print(json.dumps(summary, indent=2, allow_nan=False))
     elif text is not None:
         print(text.replace("**", "").replace("`", ""))
     return 0

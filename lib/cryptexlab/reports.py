@@ -54,7 +54,7 @@ def record_metrics(path: str | os.PathLike[str] | None, headline: dict[str, Any]
     Returns:
         The document written (or that would have been written).
     """
-    doc = {"headline": _jsonable(headline), "details": _jsonable(details or {})}
+    doc = {"headline": jsonable(headline), "details": jsonable(details or {})}
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True))
@@ -203,12 +203,12 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """Convert numpy/pandas scalars and non-finite floats into plain JSON values."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):

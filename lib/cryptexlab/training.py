@@ -246,9 +246,11 @@ def _run_tabular(windows: Windows, model: ModelConfig, train: TrainConfig, repor
         last = np.zeros(len(table.y)) if windows.target == "log_return" else windows.inverse_target(table.anchor)
         return windows.inverse_target(pred), windows.inverse_target(target), last
 
-    train_loss = float(loss_fn(torch.from_numpy(tabular.forecast(forecaster, fit)), torch.from_numpy(fit.anchor[:, None] + fit.y)))
+    def table_loss(table: tabular.Table) -> float:  # in scaled units, as the torch models' losses
+        return float(loss_fn(torch.from_numpy(tabular.forecast(forecaster, table)), torch.from_numpy(table.anchor[:, None] + table.y)))
+
+    train_loss, val_loss = table_loss(fit), table_loss(val)
     result.val_predictions = scored(val)
-    val_loss = float(loss_fn(torch.from_numpy(tabular.forecast(forecaster, val)), torch.from_numpy(val.anchor[:, None] + val.y)))
     result.curve.append({"epoch": 1, "train_loss": train_loss, "val_loss": val_loss, "lr": model.tabular.learning_rate,
                          "seconds": time.perf_counter() - start})
     result.val, result.val_random_walk = _scores(windows, *result.val_predictions)

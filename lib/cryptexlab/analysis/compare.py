@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cryptexlab.analysis.convergence import best_so_far
-from cryptexlab.analysis.load import metric_names
+from cryptexlab.analysis.load import completed, metric_names
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def comparison_table(studies: list[LoadedStudy], reps: int = 2000) -> pd.DataFra
     what tells the studies apart (mode, sampler, data fingerprint)."""
     rows = []
     for s in studies:
-        done = s.frame[(s.frame["state"] == "COMPLETE") & np.isfinite(s.frame[s.column].astype(float))]
+        done = completed(s.frame, s.column)
         values = done[s.column].to_numpy(dtype=float)
         states = s.frame["state"].value_counts()
         lo, hi = bootstrap_best(values, s.direction, reps)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cryptexlab.analysis.load import thin
+from cryptexlab.analysis.load import completed, thin
 
 RULE = ("the completed trial at which the fitted decay a + c exp(-(n-1)/tau) has made 95% of its "
         "improvement (n95 = 1 + tau ln 20); converged when the study ran past it with at least 5 completed trials")
@@ -69,7 +69,7 @@ def best_so_far(frame: pd.DataFrame, direction: str, column: str = "value") -> p
         ValueError: ``direction`` is not minimize or maximize.
     """
     check_direction(direction)
-    done = frame[(frame["state"] == "COMPLETE") & np.isfinite(frame[column].astype(float))].sort_values("number")
+    done = completed(frame, column)
     values = done[column].to_numpy(dtype=float)
     best = np.minimum.accumulate(values) if direction == "minimize" else np.maximum.accumulate(values)
     return pd.DataFrame({"n": np.arange(1, len(values) + 1), "number": done["number"].to_numpy(),

@@ -18,13 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cryptexlab.analysis.load import MAX_POINTS
+from cryptexlab.analysis.load import MAX_POINTS, completed
 
 
 def completed_values(frame: pd.DataFrame, column: str = "value") -> np.ndarray:
     """The finite objective values of the completed trials."""
-    v = frame.loc[frame["state"] == "COMPLETE", column].astype(float).to_numpy()
-    return v[np.isfinite(v)]
+    return completed(frame, column)[column].to_numpy(dtype=float)
 
 
 def distribution_stats(values: np.ndarray, direction: str = "minimize") -> dict[str, Any]:

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from cryptexlab.analysis.compare import LoadedStudy
-from cryptexlab.analysis.load import thin
+from cryptexlab.analysis.load import completed, thin
 from cryptexlab.errors import ParamsError
 
 
@@ -40,7 +40,7 @@ class StudyExplorer:
         self.study = widgets.Dropdown(options=list(self.studies), value=first.name, description="study")
         self.x = widgets.Dropdown(description="x")
         self.y = widgets.Dropdown(description="y")
-        # a number box, not a dropdown: a dropdown of 5,000 trials stalls the widget's state sync
+        # a number box, not a dropdown that would list every trial number (thousands in a large study)
         self.trial = widgets.BoundedIntText(description="trial", min=0, max=0)
         self.out = widgets.Output()
         self.figure = go.Figure()
@@ -60,7 +60,7 @@ class StudyExplorer:
     def _sync_study(self) -> None:
         s = self.current
         params = [c.removeprefix("params.") for c in s.frame.columns if c.startswith("params.")]
-        done = s.frame[(s.frame["state"] == "COMPLETE") & s.frame[s.column].notna()]
+        done = completed(s.frame, s.column)
         best = int(done.loc[done[s.column].idxmin() if s.direction == "minimize" else done[s.column].idxmax(), "number"]) \
             if not done.empty else None
         self._drawing = True  # the pickers change one by one: draw once, when they agree
@@ -77,7 +77,7 @@ class StudyExplorer:
         if self._drawing:
             return
         s = self.current
-        done = s.frame[(s.frame["state"] == "COMPLETE") & s.frame[s.column].notna()]
+        done = completed(s.frame, s.column)
         ycol = s.column if self.y.value == s.metric else f"params.{self.y.value}"
         dots = thin(done)
         fig = go.Figure(go.Scatter(x=dots[f"params.{self.x.value}"], y=dots[ycol], mode="markers",

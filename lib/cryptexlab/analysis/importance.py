@@ -16,7 +16,7 @@ a learning rate with an optimum inside its range, is where the correlation ranki
 flagged when the shares differ that much). An evaluator that fails is recorded (``failed``) and left
 out of the flags and the top parameters. fANOVA is fitted on at most ``fanova_max_trials``
 completed trials (an even thinning over the study, stated in the result): Optuna's fANOVA takes
-1.6 s on 200 trials and 16 s on 1,000 here (2 cores), PED-ANOVA 0.1 s on 5,000.
+3.3 s on 300 trials and 22.9 s on 1,000 here (2 cores; ``benchmarks/results/analysis_scale.json``).
 
 Example:
     >>> table = importance_table(study, frame)  # doctest: +SKIP

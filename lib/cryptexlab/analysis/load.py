@@ -144,6 +144,12 @@ def metric_names(study: optuna.Study) -> list[str]:
     return [f"objective {i}" for i in range(len(study.directions))]
 
 
+def completed(frame: pd.DataFrame, column: str = "value") -> pd.DataFrame:
+    """The completed trials whose ``column`` (an objective) is finite, in trial order."""
+    ok = (frame["state"] == "COMPLETE") & np.isfinite(pd.to_numeric(frame[column], errors="coerce"))
+    return frame[ok].sort_values("number")
+
+
 #: points one scatter figure draws at most: the report keeps every figure's data, and a 5,000-trial
 #: study would otherwise push a page past its size limit (statistics always use every trial)
 MAX_POINTS = 1000

@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from cryptexlab.analysis import (
 )
 from cryptexlab.analysis.compare import LoadedStudy
 from cryptexlab.analysis.load import StudyRef, find_studies, param_kinds, trials_frame
+from cryptexlab.reports import jsonable
 
 
 @dataclass
@@ -109,10 +109,10 @@ def generate_comprehensive_report(names: Sequence[str] = (), storage: str | None
         if figures:
             report.figures["_comparison"] = {"curves": compare.comparison_figure(loaded)}
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
-    report.summary = clean_json(report.summary)  # plain JSON values from here on (NaN as None)
+    report.summary = jsonable(report.summary)  # plain JSON values from here on (NaN as None)
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(clean_json(report.summary), indent=2, allow_nan=False) + "\n")
+        Path(json_path).write_text(json.dumps(report.summary, indent=2, allow_nan=False) + "\n")
     return report
 
 
@@ -129,26 +129,3 @@ def _figures(s: LoadedStudy, conv: convergence.Convergence, imp: Any, values: An
     order = list(imp.index) if not imp.empty else [c.removeprefix("params.") for c in s.frame if c.startswith("params.")]
     figs["attributes"] = attributes.attributes_figure(s.frame, order, top_params)
     return figs
-
-
-def clean_json(obj: Any) -> Any:
-    """The summary as plain JSON values: numpy scalars unwrapped, NaN and infinity as null, dates as text."""
-    if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean_json(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return _jsonable(obj)
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return str(obj)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from cryptexlab.analysis.compare import LoadedStudy, bootstrap_best
 from cryptexlab.analysis.distribution import completed_values
+from cryptexlab.analysis.load import completed
 
 
 def _coordinates(done: pd.DataFrame, params: list[str], kinds: dict[str, str]) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def _coordinates(done: pd.DataFrame, params: list[str], kinds: dict[str, str]) -
 def robustness_table(study: LoadedStudy, kinds: dict[str, str], tol: float = 0.15) -> pd.DataFrame:
     """One row per parameter: the best trial's value, its neighbours below and above (trial, value, score)
     and the largest score change (see the module docstring)."""
-    done = study.frame[(study.frame["state"] == "COMPLETE") & study.frame[study.column].notna()]
+    done = completed(study.frame, study.column)
     columns = [c for c in done.columns if c.startswith("params.")]
     params = [c.removeprefix("params.") for c in columns if done[c].notna().all() and done[c].nunique() > 1]
     conditional = [c for c in columns if not done[c].notna().all()]  # on a branch: a neighbour must share it
