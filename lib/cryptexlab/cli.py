@@ -6,11 +6,13 @@
     cryptexlab data fetch --exchange binanceus --symbol BTC/USDT --timeframe 1h --since 2019-09-23 --out PATH
     cryptexlab train [--profile smoke] [-p model.llm_layers=1 ...] [--json]
     cryptexlab optimize [--mode MODE] [--n-trials N] [--method M] [--cv-splits K] [--cv-kind KIND] ...
+    cryptexlab worker --study NAME --storage URL_OR_JOURNAL [--n-trials N] [--host-workers K] [--profile P -p ...]
     cryptexlab dashboard [--port P] [--storage PATH_OR_URL]
     cryptexlab verdict [--profile quick] [-p key=value ...] [--json]
     cryptexlab schedule --kind KIND [--param name=value ...] --steps N [--lr 1e-3] [--json] [--plot FILE.html]
 
-Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback).
+Every command exits 0 on success, 2 on bad input (with the reason on stderr, no traceback), and 3
+when a worker lost its study storage for longer than ``storage_timeout_s`` (restart it later).
 The choices and defaults that a profile also has (bar steps, synthetic kinds, feature sets, search
 modes and methods, schedule kinds) are read from the schemas of :mod:`cryptexlab.params`, so the
 command line offers exactly what a profile accepts (``--help`` lists them).
@@ -144,6 +146,23 @@ def build_parser() -> argparse.ArgumentParser:
     verdict.add_argument("--json", action="store_true", help="print the verdict as JSON")
     verdict.set_defaults(handler=_verdict)
 
+    work = commands.add_parser("worker", help="join a study (journal file on this machine, PostgreSQL URL from any) "
+                                              "and run its trials until it holds --n-trials")
+    work.add_argument("--study", required=True, help="study name")
+    work.add_argument("--storage", required=True, help="journal file (workers on one machine) or SQLAlchemy URL, "
+                                                       "e.g. postgresql+psycopg2://user:pw@host:5432/db")
+    work.add_argument("--n-trials", type=int, help="trials the study should hold in the end (default: its own n_trials)")
+    work.add_argument("--host-workers", type=int, default=1, metavar="K",
+                      help="workers started on this machine: each trains with cores/K torch threads")
+    work.add_argument("--threads", type=int, help="torch threads of this worker (overrides --host-workers)")
+    work.add_argument("--storage-timeout", type=float, metavar="S",
+                      help="stop with an error after S seconds without the storage (default 60)")
+    work.add_argument("--profile", help="a new study only: the profile whose sections it runs")
+    work.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                      help="a new study only: override a profile value")
+    work.add_argument("--json", action="store_true", help="print the study's summary as JSON (no progress bar)")
+    work.set_defaults(handler=_worker)
+
     dash = commands.add_parser("dashboard", help="serve optuna-dashboard on 127.0.0.1 for a study storage")
     dash.add_argument("--port", type=int, default=8080)
     dash.add_argument("--storage", help="journal file or URL (default: the newest journal in studies/)")
@@ -166,8 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cryptexlab`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    from cryptexlab.search.storage import StorageLost
+
     try:
         return handler(args)
+    except StorageLost as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     except CryptexError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -383,6 +407,31 @@ def _optimize(args: argparse.Namespace) -> int:
         print(f"cross-validated {cv['metric']} of trial {best.number}: {cv['mean']:.4g} over {cv['done']} folds "
               f"({100 * cv['level']:.0f}% interval {lo:.4g} to {hi:.4g}, std {cv['std']:.3g}); random walk "
               f"{cv['random_walk_mean']:.4g} on the same windows")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import threading
+
+    from cryptexlab.search.storage import StorageLost
+    from cryptexlab.search.worker import run_worker
+
+    default_hook = threading.excepthook
+
+    def quiet_lost_storage(hook_args: threading.ExceptHookArgs) -> None:
+        # the heartbeat thread meets a lost storage too; the main thread reports it once, as an error
+        if not isinstance(hook_args.exc_value, StorageLost):
+            default_hook(hook_args)
+
+    threading.excepthook = quiet_lost_storage
+
+    result = run_worker(args.study, args.storage, n_trials=args.n_trials, profile=args.profile, overrides=args.param,
+                        host_workers=args.host_workers, threads=args.threads, storage_timeout_s=args.storage_timeout,
+                        show_progress_bar=not args.json)
+    if args.json:
+        print(json.dumps({"ran": result.ran, "seconds": result.seconds, **result.summary}, indent=2, default=str))
+    else:
+        print(result.summary_line)
     return 0
 
 

@@ -72,6 +72,12 @@ class SearchConfig(Section):
     objectives: list[Objective] = Field(default_factory=lambda: list[Objective](["val_mae"]), min_length=1)
     study_name: str = Field("study", pattern=r"^[A-Za-z0-9_.-]+$")
     storage: str | None = Field(None, description="SQLAlchemy URL or journal file; null = studies/<name>.journal")
+    heartbeat_interval_s: int = Field(10, ge=1, description="RDB storages: seconds between a running trial's heartbeats")
+    grace_period_s: int = Field(60, ge=2, description="RDB storages: a trial without heartbeat for this long is failed "
+                                                      "and retried (its worker died)")
+    max_retry: int = Field(3, ge=0, description="times a trial whose worker died is tried again")
+    storage_timeout_s: float = Field(60.0, gt=0, description="a worker that cannot reach its RDB storage for this long "
+                                                            "stops with an error (a server restart is waited for)")
     seed: int = Field(0, ge=0)
     custom: list[SearchParam] = Field(default_factory=list)
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="method grid: dotted key -> values")
@@ -99,6 +105,10 @@ class SearchConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchConfig:
+        if self.grace_period_s <= self.heartbeat_interval_s:
+            raise ValueError(f"grace_period_s ({self.grace_period_s}) must exceed heartbeat_interval_s "
+                             f"({self.heartbeat_interval_s}), or every running trial looks dead between two heartbeats; "
+                             f"e.g. grace_period_s: {3 * self.heartbeat_interval_s}")
         if self.mode == "custom" and not self.custom:
             raise ValueError("mode custom needs search.custom: a list of {name, type, low/high or choices}")
         self._check_conditions()

@@ -1,9 +1,14 @@
-"""Stale trials: RUNNING trials of workers that died, failed and tried again; what counts as finished.
+"""Stale trials: RUNNING trials of workers that died, failed and tried again; what counts towards n_trials.
 
-A worker records its host and pid on every trial it starts (user attribute ``worker``). On the
-next start, :func:`recover_stale_trials` marks a RUNNING trial whose worker on this host no longer
-exists as failed ("stale: worker died") and enqueues its parameters again; :func:`finished_trials`
-does not count such failures towards ``n_trials``.
+A worker records its host and pid on every trial it starts (user attribute ``worker``). Before
+each trial, :func:`recover_stale_trials` marks a RUNNING trial whose worker on this host no longer
+exists as failed ("stale: worker died") and enqueues its parameters again. On an RDB storage the
+heartbeat does the same across machines (:mod:`cryptexlab.search.storage`).
+
+:func:`finished_trials` counts what a study has done towards ``n_trials``: a failure that was tried
+again does not count (its retry does), nor does a surplus trial. :func:`claimed_trials` adds the
+trials running now; several workers on one study stop when the claims reach ``n_trials``, so
+the study ends with exactly ``n_trials`` finished trials however many workers ran it.
 """
 
 from __future__ import annotations
@@ -72,10 +77,49 @@ def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStora
     return count
 
 
+#: Failure reasons of trials that do not count towards n_trials: "stale" ones are retried, and a "surplus"
+#: trial started when other workers had already claimed the whole budget (it trained nothing).
+UNCOUNTED = ("stale", "surplus")
+
+
+def counts(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """The finished trials among ``trials`` that count towards n_trials.
+
+    A failure counts unless its reason is in :data:`UNCOUNTED` or a later trial retries it (Optuna's
+    heartbeat retries record the trials they retry in the system attribute ``retry_history``).
+    """
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    return [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
+        t.state == TrialState.FAIL and t.number not in retried
+        and not str(t.user_attrs.get("failure_reason", "")).startswith(UNCOUNTED))]
+
+
 def finished_trials(study: optuna.Study) -> int:
-    """Trials that count towards n_trials (stale failures are retried, so they do not count)."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
-    return sum(1 for t in done if not str(t.user_attrs.get("failure_reason", "")).startswith("stale"))
+    """Trials that count towards n_trials (:func:`counts`)."""
+    return len(counts(study.get_trials(deepcopy=False)))
+
+
+def claimed_trials(study: optuna.Study, before: int | None = None) -> int:
+    """Trials that count towards n_trials plus those running now (only numbers below ``before`` if given)."""
+    trials = study.get_trials(deepcopy=False)
+    if before is not None:
+        trials = [t for t in trials if t.number < before]
+    return len(counts(trials)) + sum(1 for t in trials if t.state == TrialState.RUNNING)
+
+
+def running_elsewhere(study: optuna.Study, heartbeat: bool) -> list[int]:
+    """Numbers of RUNNING trials worth waiting for: a live worker's on this host, or any on a heartbeat
+    storage (one of a dead worker is failed after the grace period). A journal trial of another host
+    has no way to tell whether its worker lives, so it is not waited for."""
+    host = socket.gethostname()
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker", {})
+        here = worker.get("host") == host
+        if (here and _alive(int(worker.get("pid", -1))) and int(worker.get("pid", -1)) != os.getpid()) or (
+                heartbeat and not here):
+            out.append(t.number)
+    return out
 
 
 def ranked_trials(study: optuna.Study) -> list[FrozenTrial]:

@@ -31,14 +31,15 @@ from typing import Any, NoReturn
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from tqdm.auto import tqdm
 
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.windows import Windows
 from cryptexlab.errors import CryptexError, ParamsError
 from cryptexlab.params import OBJECTIVE_DIRECTIONS, TABULAR_KINDS, TIMELLM_KINDS, SearchConfig
-from cryptexlab.paths import STUDIES_DIR
-from cryptexlab.search.recovery import finished_trials, recover_stale_trials
+from cryptexlab.search.recovery import claimed_trials, finished_trials, recover_stale_trials, running_elsewhere
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
+from cryptexlab.search.storage import StorageLost, lost_in, storage_for
 from cryptexlab.training import ExperimentResult, run_experiment
 from cryptexlab.versions import package_versions
 
@@ -125,20 +126,15 @@ def _wilcoxon() -> optuna.pruners.BasePruner:
         return optuna.pruners.WilcoxonPruner(p_threshold=0.1)
 
 
-def storage_for(search: SearchConfig) -> tuple[optuna.storages.BaseStorage, str]:
-    """(storage, the string optuna-dashboard opens). Default: a journal file in ``studies/``."""
-    target = search.storage or str(STUDIES_DIR / f"{search.study_name}.journal")
-    if "://" in target:
-        return optuna.storages.RDBStorage(target), target
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
+def open_study(base: TrialConfig, search: SearchConfig, storage: optuna.storages.BaseStorage | None = None
+               ) -> optuna.Study:
+    """Create or load the study; refuse to mix data specifications under one name.
 
-    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    return JournalStorage(JournalFileBackend(target)), target
-
-
-def open_study(base: TrialConfig, search: SearchConfig) -> optuna.Study:
-    """Create or load the study; refuse to mix data specifications under one name."""
-    storage, _ = storage_for(search)
+    A new study records its configuration (user attribute ``spec``: the base configuration and the
+    search section), so that ``cryptexlab worker`` on another machine joins it with the study name
+    and the storage alone.
+    """
+    storage = storage or storage_for(search)[0]
     study = optuna.create_study(study_name=search.study_name, storage=storage, load_if_exists=True,
                                 directions=[OBJECTIVE_DIRECTIONS[o] for o in search.objectives],
                                 sampler=make_sampler(search), pruner=make_pruner(search))
@@ -152,6 +148,8 @@ def open_study(base: TrialConfig, search: SearchConfig) -> optuna.Study:
         study.set_user_attr("data_fingerprint", fingerprint)
         study.set_user_attr("objectives", list(search.objectives))
         study.set_user_attr("mode", search.mode)
+        study.set_user_attr("spec", {"base": base.to_dict(),
+                                     "search": search.model_dump(mode="json", exclude={"storage", "study_name"})})
         if search.cv is not None:
             study.set_user_attr("cv", search.cv.model_dump())
     elif known != fingerprint and search.mode != "comprehensive":
@@ -175,21 +173,100 @@ def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None
                show_progress_bar: bool = True) -> SearchResult:
     """Run or resume a study until ``n_trials`` trials have finished (or ``timeout_s``).
 
-    ``runner`` trains one configuration (default: :func:`cryptexlab.training.run_experiment`).
+    Any number of processes may run this on one study at once (``cryptexlab worker``): each stops
+    when finished and running trials together reach ``n_trials``, then waits for the other workers'
+    running trials, so that a trial whose worker dies is failed and retried here. A trial that
+    starts after the budget was claimed (two workers started one at the same moment) is failed as
+    "surplus" before it trains and does not count. ``runner`` trains one configuration (default:
+    :func:`cryptexlab.training.run_experiment`). ``method: ray`` runs the trials through Ray Tune
+    (:mod:`cryptexlab.search.ray_tune`) into the same study.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if search.method == "ray":
+        from cryptexlab.search.ray_tune import run_ray_search
+
+        return run_ray_search(base, search, runner=runner, show_progress_bar=show_progress_bar)
     start = time.perf_counter()
-    study = open_study(base, search)
-    recover_stale_trials(study, storage_for(search)[0])
+    storage, _ = storage_for(search)
+    study = open_study(base, search, storage)
+    recover_stale_trials(study, storage)
     _warm_start(study, search)
     before = finished_trials(study)
-    remaining = search.n_trials - before
-    if remaining > 0:
-        callbacks = [_terminator()] if search.terminator and len(search.objectives) == 1 else []
-        study.optimize(make_objective(base, search, runner or run_experiment), n_trials=remaining, timeout=search.timeout_s,
-                       catch=(TrialFailed,), callbacks=callbacks, show_progress_bar=show_progress_bar)
+    objective = _within_budget(study, search, make_objective(base, search, runner or run_experiment))
+    with tqdm(total=search.n_trials, initial=before, desc=study.study_name, unit="trial",
+              disable=not show_progress_bar) as bar:
+        _drive(study, storage, search, objective, bar)
     return SearchResult(study, summarize(study), ran=finished_trials(study) - before,
                         seconds=time.perf_counter() - start)
+
+
+#: Seconds between two looks at the other workers' running trials once the budget is claimed.
+POLL_S = 1.0
+
+
+def _drive(study: optuna.Study, storage: optuna.storages.BaseStorage, search: SearchConfig,
+           objective: Callable[[optuna.Trial], float | tuple[float, ...]], bar: tqdm) -> None:
+    """Run trials while the budget is not claimed; then wait for the other workers' running trials."""
+    deadline = None if search.timeout_s is None else time.monotonic() + search.timeout_s
+    heartbeat = isinstance(storage, optuna.storages.RDBStorage)
+    stop_rule = _terminator() if search.terminator and len(search.objectives) == 1 else None
+
+    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+        bar.n = min(finished_trials(study), search.n_trials)
+        bar.refresh()
+        if claimed_trials(study) >= search.n_trials:
+            study.stop()
+        elif stop_rule is not None:
+            stop_rule(study, trial)
+
+    while True:
+        recover_stale_trials(study, storage)
+        if claimed_trials(study) < search.n_trials:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return
+            try:
+                study.optimize(objective, timeout=left, catch=(TrialFailed,), callbacks=[after_trial])
+            except Exception as exc:
+                lost = lost_in(exc)
+                if lost is None:
+                    raise
+                raise lost from None
+            if claimed_trials(study) < search.n_trials:  # stopped by the timeout, the terminator or an exhausted grid
+                return
+            continue
+        if not running_elsewhere(study, heartbeat) or (deadline is not None and time.monotonic() > deadline):
+            bar.n = min(finished_trials(study), search.n_trials)
+            bar.refresh()
+            return
+        time.sleep(POLL_S)
+        if heartbeat:
+            with warnings.catch_warnings():  # experimental since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+
+
+def _within_budget(study: optuna.Study, search: SearchConfig,
+                   objective: Callable[[optuna.Trial], float | tuple[float, ...]]
+                   ) -> Callable[[optuna.Trial], float | tuple[float, ...]]:
+    """The objective, refusing a trial whose lower-numbered trials already claim ``n_trials``.
+
+    Trial numbers are given out one at a time by the storage, so this count is exact however many
+    workers started a trial at once. A refused trial that held an enqueued configuration (a retry)
+    puts it back in the queue.
+    """
+
+    def guarded(trial: optuna.Trial) -> float | tuple[float, ...]:
+        claimed = claimed_trials(study, before=trial.number)
+        if claimed >= search.n_trials:
+            frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number)
+            if "fixed_params" in frozen.system_attrs:
+                study.add_trial(optuna.trial.create_trial(state=TrialState.WAITING, system_attrs=frozen.system_attrs,
+                                                          user_attrs=frozen.user_attrs))
+            fail(trial, f"surplus: trials below {trial.number} already claim the {search.n_trials} of the budget")
+        return objective(trial)
+
+    return guarded
 
 
 def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run_experiment
@@ -221,7 +298,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         _check_budgets(trial, config, search)
         try:
             values = evaluate(trial, config)
-        except (optuna.TrialPruned, TrialFailed):
+        except (optuna.TrialPruned, TrialFailed, StorageLost):
             raise
         except (CryptexError, RuntimeError, ValueError, MemoryError) as exc:
             fail(trial, f"error: {type(exc).__name__}: {exc}")
