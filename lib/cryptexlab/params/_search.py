@@ -57,7 +57,19 @@ OBJECTIVE_DIRECTIONS: dict[str, Literal["minimize", "maximize"]] = {
 #: The search spaces (cryptexlab.search.spaces.SPACES).
 SearchMode = Literal["quick", "architecture", "training", "comprehensive", "custom"]
 #: The samplers (cryptexlab.search.tuner.make_sampler).
-SearchMethod = Literal["tpe", "gp", "cmaes", "random", "grid", "qmc"]
+SearchMethod = Literal["tpe", "gp", "cmaes", "random", "grid", "qmc", "ray"]
+
+
+class RayConfig(Section):
+    """Ray Tune for ``method: ray``: where it runs, how many trials at once, its ASHA scheduler."""
+
+    address: str | None = Field(None, description="null: a local Ray on 127.0.0.1; 'auto' or ray://host:10001 "
+                                                   "for a running cluster")
+    sampler: Literal["tpe", "random"] = Field("tpe", description="the sampler of Ray's OptunaSearch")
+    cpus_per_trial: int = Field(1, ge=1, description="CPUs (and torch threads) of one trial")
+    max_concurrent: int | None = Field(None, ge=1, description="trials at once; null: CPUs / cpus_per_trial")
+    grace_period: int = Field(1, ge=1, description="ASHA: reports (epochs or folds) before a trial can be stopped")
+    reduction_factor: int = Field(3, ge=2, description="ASHA: 1/reduction_factor of the trials go on at each rung")
 
 
 class SearchConfig(Section):
@@ -89,6 +101,7 @@ class SearchConfig(Section):
     llm_choices: list[str] = Field(default_factory=lambda: ["MINILM"], min_length=1)
     seq_len_choices: list[int] = Field(default_factory=lambda: [48, 96], min_length=1)
     pred_len_choices: list[int] | None = Field(None, description="null: pred_len stays as in data.windows")
+    ray: RayConfig = Field(default_factory=RayConfig, description="method ray: Ray Tune's settings")
     cv: CVConfig | None = Field(None, description="score every trial by cross-validation, one model per fold, "
                                                   "pruned after each fold; null = the validation period alone")
 
@@ -117,6 +130,9 @@ class SearchConfig(Section):
         if self.cv is not None and len(self.objectives) > 1:
             raise ValueError(f"a cross-validated search scores one objective per fold, got {self.objectives}; keep "
                              "one objective (e.g. objectives: [val_mae]) or set cv: null")
+        if self.method == "ray" and len(self.objectives) > 1:
+            raise ValueError(f"method ray tunes one objective (its ASHA scheduler compares one value), got "
+                             f"{self.objectives}; keep one objective or use method tpe for a Pareto front")
         if len(self.objectives) > 1 and self.pruner != "none":
             raise ValueError(f"pruning does not support multi-objective studies (optuna#3450): set pruner: none "
                              f"for objectives {self.objectives}")

@@ -140,8 +140,7 @@ class OptimizationConfig:
     def overrides(self) -> list[str]:
         """The ``-p`` overrides this configuration stands for."""
         if self.method not in METHODS:
-            raise ParamsError(f"unknown method {self.method!r}; use one of {', '.join(METHODS)} "
-                              "(Ray Tune is not part of this workbench yet)")
+            raise ParamsError(f"unknown method {self.method!r}; use one of {', '.join(METHODS)}")
         if self.primary_metric not in METRICS:
             raise ParamsError(f"unknown primary_metric {self.primary_metric!r}; use one of {', '.join(METRICS)}")
         objective = METRICS[self.primary_metric]

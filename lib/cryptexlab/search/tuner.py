@@ -94,7 +94,7 @@ def make_sampler(search: SearchConfig) -> optuna.samplers.BaseSampler:
     configuration is never trained whatever the method.
     """
     seed = search.seed
-    if search.method == "tpe":
+    if search.method in ("tpe", "ray"):  # ray: the study's own sampler is unused (Ray's OptunaSearch samples)
         return optuna.samplers.TPESampler(seed=seed)
     if search.method == "gp":
         return optuna.samplers.GPSampler(seed=seed)
