@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from cryptexlab.analysis import generate_comprehensive_report
 from cryptexlab.params import SearchConfig, load_profile
 from cryptexlab.search.api import METHODS, OptimizationConfig
-from cryptexlab.search.spaces import TrialConfig
+from cryptexlab.search.spaces import TrialConfig, apply
 from cryptexlab.search.tuner import run_search
 
 if importlib.util.find_spec("ray") is None:  # in the dev extra: CI always has it (not imported here: see ray_tune)
@@ -67,6 +67,8 @@ def test_ray_search_writes_an_optuna_study_with_asha_stops(tmp_path) -> None:
             assert t.user_attrs["stop_reason"] == "asha" and len(t.intermediate_values) < 6
     report = generate_comprehensive_report(["r"], storage=str(tmp_path / "r.journal"), figures=False)
     assert report.summary["studies"]["r"]["trials"] == 4  # the analysis reads it like any study
+    best = result.study.best_trial  # the verdict and 04_schedules rebuild a trial's configuration from it
+    assert TrialConfig.from_trial(best) == apply(base, best.params)
     again = run_search(base, search, show_progress_bar=False)  # resumed: the study is full
     assert again.ran == 0 and len(again.study.trials) == 4
 

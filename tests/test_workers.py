@@ -196,6 +196,20 @@ def test_a_worker_that_loses_its_storage_stops_with_a_clear_error(tmp_path, post
     assert time.time() - start < 60
 
 
+def test_workers_creating_the_tables_of_a_new_database_at_once(postgres) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(4)
+
+    def open_storage(_: int) -> str:
+        barrier.wait()
+        return type(storage_for(SearchConfig(study_name="w", storage=postgres.url))[0]).__name__
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(open_storage, range(4))) == ["ResilientRDBStorage"] * 4
+
+
 def test_reconnect_waits_for_the_server_then_gives_up(postgres) -> None:
     connect = Reconnect(postgres.url.replace(str(postgres.port), str(postgres.port + 1)), timeout_s=0.5, wait_s=0.1)
     start = time.monotonic()

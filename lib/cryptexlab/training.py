@@ -33,7 +33,7 @@ Failures do not raise: a NaN or infinite loss, or the wall-clock timeout, stops 
 A per-epoch hook ``report(epoch, val_loss)`` lets a search prune (it may raise to stop).
 
 Example:
-    >>> from cryptexlab.params import TABULAR_KINDS, TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
+    >>> from cryptexlab.params import TABULAR_KINDS, TIMELLM_KINDS, TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
     >>> result = run_experiment(DataConfig(), ModelConfig(kind="dlinear"), TrainConfig(epochs=1))  # doctest: +SKIP
     >>> result.test["mae"] < result.test_random_walk["mae"]  # doctest: +SKIP
 """
@@ -59,7 +59,7 @@ from cryptexlab.evaluation import EvalBudget, make_budget
 from cryptexlab.losses import build_loss
 from cryptexlab.metrics import bars_per_year, forecast_metrics
 from cryptexlab.models.baselines import build_baseline
-from cryptexlab.params import TABULAR_KINDS, TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
+from cryptexlab.params import TABULAR_KINDS, TIMELLM_KINDS, TIMELLM_VARIANTS, DataConfig, ModelConfig, TrainConfig
 from cryptexlab.schedulers import build_scheduler
 
 Report = Callable[[int, float], None]
@@ -81,6 +81,7 @@ class ExperimentResult:
     trainable_params: int = 0
     frozen_params: int = 0
     device: str = "cpu"
+    batch_size: int = 0  #: the batch trained with (``auto`` resolved)
     val_windows: dict[str, Any] = field(default_factory=dict)
     windows_trained: int = 0
     windows_evaluated: int = 0
@@ -199,6 +200,9 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     if model.kind in TABULAR_KINDS:
         return _run_tabular(windows, model, train, report, evaluate_test, select_best, start)
     device = pick_device(train.device)
+    w = data.windows
+    train = train.model_copy(update={"batch_size": batch_size_for(train, model, w.seq_len, w.pred_len,
+                                                                  len(windows.train), str(device))})
     quantiles = tuple(train.loss_params.get("quantiles", (0.1, 0.5, 0.9))) if train.loss == "QUANTILE" else ()
     net = build_model(model, windows, n_outputs=max(1, len(quantiles))).to(device)
     loss_fn = build_loss(train.loss, **train.loss_params)
@@ -208,7 +212,7 @@ def run_experiment(data: DataConfig, model: ModelConfig, train: TrainConfig, *,
     trainable = [p for p in net.parameters() if p.requires_grad]
     budget = validation_budget(windows, train)
     val_set = budget.subset(windows.val.target_samples())  # one sample per kept window, the target's
-    result = ExperimentResult({}, {}, {}, {}, device=str(device),
+    result = ExperimentResult({}, {}, {}, {}, device=str(device), batch_size=_batch(train),
                               trainable_params=sum(p.numel() for p in trainable),
                               frozen_params=_frozen_count(net), val_windows=budget.describe())
     if trainable:
@@ -283,7 +287,30 @@ def steps_per_epoch(train: TrainConfig, windows: Windows) -> int:
         2
     """
     n = min(train.max_train_windows or len(windows.train), len(windows.train))
-    return math.ceil(n / train.batch_size)
+    return math.ceil(n / _batch(train))
+
+
+def batch_size_for(train: TrainConfig, model: ModelConfig, seq_len: int, pred_len: int, n_windows: int,
+                   device: str) -> int:
+    """``train.batch_size``, with ``auto`` resolved (:func:`cryptexlab.devices.auto_batch_size`) on ``device``.
+
+    ``auto`` is for the Time-LLM models, whose memory is estimated; any other model trains with 32.
+    The batch never exceeds one epoch's windows (``n_windows`` capped by ``max_train_windows``).
+    """
+    if train.batch_size != "auto":
+        return train.batch_size
+    if model.kind not in TIMELLM_KINDS:
+        return 32
+    from cryptexlab.devices import auto_batch_size, available_memory_mib
+
+    cap = max(1, min(train.max_train_windows or n_windows, n_windows, 4096))
+    return auto_batch_size(model, seq_len, pred_len, available_memory_mib(device), train.memory_margin, cap)
+
+
+def _batch(train: TrainConfig) -> int:
+    if train.batch_size == "auto":  # resolved by run_experiment before anything trains
+        raise ParamsError("train.batch_size is still 'auto' here; resolve it with batch_size_for(...) first")
+    return train.batch_size
 
 
 def _fit(net: nn.Module, windows: Windows, val_set: Samples, cfg: TrainConfig,
@@ -302,7 +329,7 @@ def _fit(net: nn.Module, windows: Windows, val_set: Samples, cfg: TrainConfig,
         ordered = getattr(loss_fn, "needs_prices", False)  # trading losses need time-ordered batches
         subset = _epoch_subset(windows.train, cfg.max_train_windows, generator, contiguous=ordered)
         losses = []
-        for x, y in make_loader(subset, cfg.batch_size, train=not ordered, seed=cfg.seed + epoch):
+        for x, y in make_loader(subset, _batch(cfg), train=not ordered, seed=cfg.seed + epoch):
             loss = _batch_loss(net, windows, x, y, loss_fn, device)
             if not torch.isfinite(loss):
                 result.stop_reason = "nan_loss"

@@ -75,6 +75,7 @@ from cryptexlab.params._profile import (
 from cryptexlab.params._search import (
     OBJECTIVE_DIRECTIONS,
     Objective,
+    RayConfig,
     SearchConfig,
     SearchMethod,
     SearchMode,
@@ -124,6 +125,7 @@ __all__ = [
     "SchedulerKind",
     "SchedulesNotebook",
     "SearchConfig",
+    "RayConfig",
     "SearchMethod",
     "SearchMode",
     "SearchParam",

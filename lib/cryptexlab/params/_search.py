@@ -101,6 +101,10 @@ class SearchConfig(Section):
     llm_choices: list[str] = Field(default_factory=lambda: ["MINILM"], min_length=1)
     seq_len_choices: list[int] = Field(default_factory=lambda: [48, 96], min_length=1)
     pred_len_choices: list[int] | None = Field(None, description="null: pred_len stays as in data.windows")
+    devices: Literal["auto", "none"] = Field("auto", description="auto: pin each Time-LLM trial to the GPU with the "
+                                                                 "most room for its memory estimate (several per GPU "
+                                                                 "while the estimates fit); none, or no GPU: as train.device says")
+    device_margin: float = Field(0.2, ge=0, lt=1, description="share of each GPU's memory kept out of the packing")
     ray: RayConfig = Field(default_factory=RayConfig, description="method ray: Ray Tune's settings")
     cv: CVConfig | None = Field(None, description="score every trial by cross-validation, one model per fold, "
                                                   "pruned after each fold; null = the validation period alone")

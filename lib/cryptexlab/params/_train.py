@@ -34,7 +34,11 @@ class TrainConfig(Section):
     """How one configuration is trained and evaluated (the experiment runner's slice)."""
 
     epochs: int = Field(3, ge=1, le=1000)
-    batch_size: int = Field(32, ge=1, le=4096)
+    batch_size: Annotated[int, Field(ge=1, le=4096)] | Literal["auto"] = Field(
+        32, description="windows per training batch; auto = the largest whose memory estimate fits (1 - memory_margin) "
+                        "of the device's free memory (Time-LLM models; others train with 32), at most one epoch")
+    memory_margin: float = Field(0.2, ge=0, lt=1, description="batch_size auto: share of free memory left unused "
+                                                               "(what the estimate leaves out: CUDA context, fragmentation)")
     learning_rate: float = Field(1e-3, gt=0, le=1)
     weight_decay: float = Field(0.0, ge=0, le=1)
     loss: LossName = "MSE"
@@ -44,7 +48,8 @@ class TrainConfig(Section):
     grad_clip: float | None = Field(1.0, gt=0, description="max gradient norm; null = no clipping")
     timeout_s: float | None = Field(None, gt=0, description="wall-clock limit of one training run")
     seed: int = Field(0, ge=0)
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda|mps|cuda:\d+)$",
+                        description="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N (one GPU), mps")
     scheduler: SchedulerConfig = SchedulerConfig()
     eval_batch_size: int = Field(256, ge=1, le=65_536, description="windows per inference batch (no gradient)")
     eval_stride: int = Field(1, ge=1, description="bars between candidate validation windows (pred_len: "

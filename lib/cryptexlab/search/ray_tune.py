@@ -30,6 +30,7 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import optuna
 from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.trial import TrialState
@@ -123,7 +124,8 @@ def _tune(base: TrialConfig, search: SearchConfig, study: optuna.Study, runner: 
                                             time_budget_s=search.timeout_s, reuse_actors=True),
                 run_config=tune.RunConfig(storage_path=results, name=study.study_name, verbose=0,
                                           callbacks=[_recorder(study, n, show_progress_bar)]))
-            tuner.fit()
+            with np.errstate(invalid="ignore"):  # ASHA's quantiles meet the infinite value of a failed trial
+                tuner.fit()
     finally:
         if started:
             ray.shutdown()

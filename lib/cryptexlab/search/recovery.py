@@ -54,7 +54,7 @@ def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStora
     stale = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker", {})
-        if worker.get("host") == host and not _alive(int(worker.get("pid", -1))):
+        if worker.get("host") == host and not pid_alive(int(worker.get("pid", -1))):
             stale.append(t)
     if not stale:
         return 0
@@ -116,7 +116,7 @@ def running_elsewhere(study: optuna.Study, heartbeat: bool) -> list[int]:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker", {})
         here = worker.get("host") == host
-        if (here and _alive(int(worker.get("pid", -1))) and int(worker.get("pid", -1)) != os.getpid()) or (
+        if (here and pid_alive(int(worker.get("pid", -1))) and int(worker.get("pid", -1)) != os.getpid()) or (
                 heartbeat and not here):
             out.append(t.number)
     return out
@@ -130,7 +130,8 @@ def ranked_trials(study: optuna.Study) -> list[FrozenTrial]:
     return sorted(done, key=lambda t: sign * float(t.values[0]))
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host."""
     if pid <= 0:
         return False
     try:

@@ -60,12 +60,23 @@ def rdb_storage(url: str, search: SearchConfig) -> optuna.storages.RDBStorage:
     engine_kwargs: dict[str, Any] = {}
     if not url.startswith("sqlite"):
         engine_kwargs = {"pool_pre_ping": True, "creator": Reconnect(url, search.storage_timeout_s)}
-    with warnings.catch_warnings():  # heartbeat_interval and the retry callback are marked experimental
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return ResilientRDBStorage(
-            search.storage_timeout_s, url, engine_kwargs=engine_kwargs, heartbeat_interval=search.heartbeat_interval_s,
-            grace_period=search.grace_period_s,
-            heartbeat_stale_trial_callback=Retry(max_retry=search.max_retry))
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():  # heartbeat_interval and the retry callback are marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return ResilientRDBStorage(
+                    search.storage_timeout_s, url, engine_kwargs=engine_kwargs,
+                    heartbeat_interval=search.heartbeat_interval_s, grace_period=search.grace_period_s,
+                    heartbeat_stale_trial_callback=Retry(max_retry=search.max_retry))
+        except (IntegrityError, ProgrammingError):
+            # two workers creating Optuna's tables in a new database at once: one of them wins, the other
+            # meets its types or tables half made; the next attempt finds them made
+            if attempt == 2:
+                raise
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
 
 
 class Retry(optuna.storages.RetryHeartbeatStaleTrialCallback):

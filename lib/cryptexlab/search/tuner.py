@@ -22,11 +22,13 @@ from __future__ import annotations
 import math
 import os
 import socket
+import tempfile
 import time
 import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import optuna
@@ -35,12 +37,13 @@ from tqdm.auto import tqdm
 
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.windows import Windows
+from cryptexlab.devices import DeviceLedger, visible_devices
 from cryptexlab.errors import CryptexError, ParamsError
 from cryptexlab.params import OBJECTIVE_DIRECTIONS, TABULAR_KINDS, TIMELLM_KINDS, SearchConfig
 from cryptexlab.search.recovery import claimed_trials, finished_trials, recover_stale_trials, running_elsewhere
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for
 from cryptexlab.search.storage import StorageLost, lost_in, storage_for
-from cryptexlab.training import ExperimentResult, run_experiment
+from cryptexlab.training import ExperimentResult, batch_size_for, pick_device, run_experiment
 from cryptexlab.versions import package_versions
 
 VERSIONED = ("cryptexlab", "optuna", "torch", "transformers", "numpy", "pandas")
@@ -280,6 +283,7 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         evaluate = cv_evaluator(search, runner)
     else:
         evaluate = _holdout_evaluator(search, runner)
+    ledger = device_ledger(search)
 
     def objective(trial: optuna.Trial) -> float | tuple[float, ...]:
         start = time.perf_counter()
@@ -295,13 +299,17 @@ def make_objective(base: TrialConfig, search: SearchConfig, runner: Runner = run
         trial.set_user_attr("configuration", config.describe())  # readable in optuna-dashboard
         trial.set_user_attr("data_fingerprint", config.fingerprint())
         trial.set_user_attr("seed", config.train.seed)
-        _check_budgets(trial, config, search)
+        estimate_mib = _check_budgets(trial, config, search)
+        slot = _place(trial, config, estimate_mib, ledger)
         try:
-            values = evaluate(trial, config)
+            values = evaluate(trial, config if slot is None else apply(config, {"train.device": slot}))
         except (optuna.TrialPruned, TrialFailed, StorageLost):
             raise
         except (CryptexError, RuntimeError, ValueError, MemoryError) as exc:
             fail(trial, f"error: {type(exc).__name__}: {exc}")
+        finally:
+            if slot is not None and ledger is not None:
+                ledger.release(_slot_key(trial))
         trial.set_user_attr("duration_s", time.perf_counter() - start)
         if any(not math.isfinite(v) for v in values):
             fail(trial, f"non-finite objective {dict(zip(search.objectives, values, strict=True))}")
@@ -369,20 +377,50 @@ def fail(trial: optuna.Trial, reason: str) -> NoReturn:
     raise TrialFailed(reason)
 
 
-def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfig) -> None:
+def device_ledger(search: SearchConfig) -> DeviceLedger | None:
+    """The ledger that packs this host's trials onto its GPUs (``search.devices: auto`` and a GPU present), or None."""
+    if search.devices == "none":
+        return None
+    devices = visible_devices()
+    if not devices:
+        return None
+    path = Path(tempfile.gettempdir()) / f"cryptexlab-devices-{os.getuid()}.json"  # shared by this host's workers
+    return DeviceLedger(path, devices, margin=search.device_margin)
+
+
+def _slot_key(trial: optuna.Trial) -> str:
+    return f"{trial.study.study_name}#{trial.number}"
+
+
+def _place(trial: optuna.Trial, config: TrialConfig, estimate_mib: float | None,
+           ledger: DeviceLedger | None) -> str | None:
+    """Pin the trial to the GPU with the most room for its memory estimate (waiting for room); None: no placement."""
+    if ledger is None or not estimate_mib or config.train.device not in ("auto", "cuda"):
+        return None
+    try:
+        device = ledger.acquire(_slot_key(trial), estimate_mib)
+    except ParamsError as exc:
+        fail(trial, f"memory_budget: {exc}")
+    trial.set_user_attr("placed_on", {"device": device.name, "estimate_mib": estimate_mib,
+                                      "capacity_mib": ledger.capacity_mib(device)})
+    return device.name
+
+
+def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfig) -> float | None:
     """Record the memory estimate and trainable parameters (every trial: the analysis plots them), and
-    with a budget the constraint values (<= 0 feasible); refuse to train an infeasible configuration."""
+    with a budget the constraint values (<= 0 feasible); refuse to train an infeasible configuration.
+    Returns the estimate in MiB (None when it could not be made)."""
     budgeted = bool(search.memory_budget_mib or search.max_trainable_params)
     try:
         total_mib, params = _estimate(config)
     except (CryptexError, OSError, ValueError):
         if budgeted:  # the budget cannot be checked: the run's own error says why
             raise
-        return  # without a budget the estimate is only shown; the run reports the real problem
+        return None  # without a budget the estimate is only shown; the run reports the real problem
     trial.set_user_attr("memory_estimate_mib", total_mib)
     trial.set_user_attr("trainable_params", params)
     if not budgeted:
-        return
+        return total_mib
     over_memory = total_mib - search.memory_budget_mib if search.memory_budget_mib else -1.0
     over_params = params - search.max_trainable_params if search.max_trainable_params else -1.0
     trial.set_user_attr("constraint", [float(over_memory), float(over_params)])
@@ -392,6 +430,7 @@ def _check_budgets(trial: optuna.Trial, config: TrialConfig, search: SearchConfi
         fail(trial, f"memory_budget: estimate {total_mib:.0f} MiB > budget {search.memory_budget_mib:.0f} MiB")
     if over_params > 0:
         fail(trial, f"param_limit: {params:,} trainable > limit {search.max_trainable_params:,}")
+    return total_mib
 
 
 def _estimate(config: TrialConfig) -> tuple[float, int]:
@@ -412,7 +451,9 @@ def _estimate(config: TrialConfig) -> tuple[float, int]:
     from cryptexlab.models.backbones import load_backbone
 
     facts = backbone_facts(load_backbone(config.model.llm_model, config.model.llm_layers))
-    est = estimate_memory(config.model, w.seq_len, w.pred_len, config.train.batch_size, facts)
+    batch = batch_size_for(config.train, config.model, w.seq_len, w.pred_len, config.train.max_train_windows or 4096,
+                           str(pick_device(config.train.device)))
+    est = estimate_memory(config.model, w.seq_len, w.pred_len, batch, facts)
     return est.total / 2**20, est.trainable_params
 
 
