@@ -22,7 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import SearchConfig
-from cryptexlab.search.recovery import counts
+from cryptexlab.search.recovery import claimed_trials, counts
 from cryptexlab.search.storage import Reconnect, StorageLost, safe_url, storage_for
 from cryptexlab.search.worker import join_spec, threads_for
 from postgres_server import PostgresServer
@@ -221,6 +221,24 @@ def test_reconnect_waits_for_the_server_then_gives_up(postgres) -> None:
         connect()
     assert time.monotonic() - again < 0.5
     Reconnect(postgres.url, timeout_s=1)().close()
+
+
+def test_a_trial_started_after_the_budget_was_claimed_is_surplus_and_gives_its_retry_back(tmp_path) -> None:
+    from cryptexlab.search.tuner import TrialFailed, _within_budget
+
+    search = SearchConfig(study_name="s", storage=str(tmp_path / "s.journal"), n_trials=2)
+    study = optuna.create_study(study_name="s", storage=storage_for(search)[0])
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study.ask(dist), study.ask(dist)  # two RUNNING trials claim the budget
+    study.enqueue_trial({"x": 0.25}, user_attrs={"retry_of": 0})
+    late = study.ask()  # pops the retry: it must not be lost
+    with pytest.raises(TrialFailed, match="surplus: trials below 2 already claim the 2 of the budget"):
+        _within_budget(study, search, lambda trial: 1.0)(late)
+    study.tell(late, state=TrialState.FAIL)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["retry_of"] == 0
+    assert counts(study.trials) == [] and late.number == 2
+    assert [claimed_trials(study, before=k) for k in (0, 1, 2, 4)] == [0, 1, 2, 2]  # RUNNING claim, WAITING not
 
 
 def test_worker_errors_name_the_fix(tmp_path) -> None:

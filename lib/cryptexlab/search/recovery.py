@@ -1,7 +1,7 @@
 """Stale trials: RUNNING trials of workers that died, failed and tried again; what counts towards n_trials.
 
-A worker records its host and pid on every trial it starts (user attribute ``worker``). Before
-each trial, :func:`recover_stale_trials` marks a RUNNING trial whose worker on this host no longer
+A worker records its host and pid on every trial it starts (user attribute ``worker``). At its
+start and after each trial, :func:`recover_stale_trials` marks a RUNNING trial whose worker on this host no longer
 exists as failed ("stale: worker died") and enqueues its parameters again. On an RDB storage the
 heartbeat does the same across machines (:mod:`cryptexlab.search.storage`).
 

@@ -215,6 +215,7 @@ def _drive(study: optuna.Study, storage: optuna.storages.BaseStorage, search: Se
     stop_rule = _terminator() if search.terminator and len(search.objectives) == 1 else None
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+        recover_stale_trials(study, storage)  # a worker on this host that died meanwhile
         bar.n = min(finished_trials(study), search.n_trials)
         bar.refresh()
         if claimed_trials(study) >= search.n_trials:
