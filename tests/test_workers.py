@@ -261,6 +261,14 @@ def test_worker_errors_name_the_fix(tmp_path) -> None:
     assert done.returncode == 2 and "error: no study named 'nope'" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_storage_url_that_cannot_be_opened() -> None:
+    for url in ("postgresql+nodriver://u:secret@h/db", "postgres ql://u@h/db"):
+        with pytest.raises(ParamsError, match=r"storage '.*' cannot be opened .*e.g. postgresql\+psycopg2://"):
+            storage_for(SearchConfig(storage=url))
+    with pytest.raises(ParamsError, match=r"'postgresql\+nodriver://u:\*\*\*@h/db'"):  # no password in messages
+        storage_for(SearchConfig(storage="postgresql+nodriver://u:secret@h/db"))
+
+
 def test_threads_per_worker_and_settings() -> None:
     assert [threads_for(k, cores=16) for k in (1, 2, 3, 16, 32)] == [16, 8, 5, 1, 1]
     assert safe_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from typing import Any
 
 import optuna
 
-from cryptexlab.errors import CryptexError
+from cryptexlab.errors import CryptexError, ParamsError
 from cryptexlab.params import SearchConfig
 from cryptexlab.paths import STUDIES_DIR
 
@@ -55,12 +56,23 @@ def storage_for(search: SearchConfig) -> tuple[optuna.storages.BaseStorage, str]
 
 
 def rdb_storage(url: str, search: SearchConfig) -> optuna.storages.RDBStorage:
-    """An RDBStorage with heartbeats, retries of stale trials and reconnection (not for SQLite files,
-    which have no connection to lose)."""
+    """An RDBStorage with heartbeats and retries of stale trials; with reconnection too, except for SQLite
+    files (no connection to lose).
+
+    Raises:
+        ParamsError: ``url`` is no SQLAlchemy URL, or its database driver is not installed.
+    """
+    from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, ProgrammingError
+
     engine_kwargs: dict[str, Any] = {}
-    if not url.startswith("sqlite"):
-        engine_kwargs = {"pool_pre_ping": True, "creator": Reconnect(url, search.storage_timeout_s)}
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
+    try:
+        if not url.startswith("sqlite"):
+            engine_kwargs = {"pool_pre_ping": True, "creator": Reconnect(url, search.storage_timeout_s)}
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        masked = re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+        raise ParamsError(f"storage {masked!r} cannot be opened ({type(exc).__name__}: {exc}); give a journal file path "
+                          "or a SQLAlchemy URL whose driver is installed, e.g. "
+                          "postgresql+psycopg2://user:password@host:5432/database") from None
 
     for attempt in range(3):
         try:
