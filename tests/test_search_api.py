@@ -55,7 +55,7 @@ def test_hyperparameter_optimizer(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("kwargs,pattern", [
-    ({"method": "ray"}, r"unknown method 'ray'.*Ray Tune is not part of this workbench"),
+    ({"method": "hyperopt"}, r"unknown method 'hyperopt'; use one of tpe, gp, cmaes, random, grid, qmc, ray, optuna"),
     ({"primary_metric": "accuracy"}, r"unknown primary_metric 'accuracy'"),
     ({"primary_metric": "sharpe_ratio", "direction": "minimize"}, r"sharpe_ratio is to maximize, not minimize"),
 ])
