@@ -14,6 +14,7 @@ import pytest
 from optuna.trial import TrialState
 
 from cryptexlab.analysis import generate_comprehensive_report
+from cryptexlab.errors import ParamsError
 from cryptexlab.params import SearchConfig, load_profile
 from cryptexlab.search.api import METHODS, OptimizationConfig
 from cryptexlab.search.spaces import TrialConfig, apply
@@ -92,4 +93,8 @@ def test_ray_method_settings() -> None:
     with pytest.raises(ValueError, match="method ray tunes one objective"):
         SearchConfig(method="ray", objectives=["val_mae", "train_seconds"], pruner="none")
     assert SearchConfig(method="ray").ray.address is None
+    from cryptexlab.search.ray_tune import _start_ray
+
+    with pytest.raises(ParamsError, match="is a Ray Client address"):
+        _start_ray(SearchConfig(method="ray", ray={"address": "ray://head:10001"}))
     assert optuna.__version__ >= "4.9"

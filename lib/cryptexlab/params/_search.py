@@ -63,8 +63,8 @@ SearchMethod = Literal["tpe", "gp", "cmaes", "random", "grid", "qmc", "ray"]
 class RayConfig(Section):
     """Ray Tune for ``method: ray``: where it runs, how many trials at once, its ASHA scheduler."""
 
-    address: str | None = Field(None, description="null: a local Ray on 127.0.0.1; 'auto' or ray://host:10001 "
-                                                   "for a running cluster")
+    address: str | None = Field(None, description="null: a local Ray on 127.0.0.1; 'auto' (on a cluster node) or "
+                                                   "the head's host:port for a running cluster")
     sampler: Literal["tpe", "random"] = Field("tpe", description="the sampler of Ray's OptunaSearch")
     cpus_per_trial: int = Field(1, ge=1, description="CPUs (and torch threads) of one trial")
     max_concurrent: int | None = Field(None, ge=1, description="trials at once; null: CPUs / cpus_per_trial")

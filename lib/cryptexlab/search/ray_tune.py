@@ -8,7 +8,9 @@
   loss after every epoch, or the running cross-validated mean after every fold). ``pruner: none``
   runs every trial to the end;
 * **Concurrency**: ``max_concurrent`` trials at once (default: CPUs / ``cpus_per_trial``), each
-  with ``cpus_per_trial`` torch threads; a local Ray on 127.0.0.1, or the cluster at ``address``;
+  with ``cpus_per_trial`` torch threads; a local Ray on 127.0.0.1, or the cluster at ``address``
+  (``auto`` on a node of the cluster, or the head's host:port; not a Ray Client ``ray://`` address,
+  whose remote driver could not write the study);
 * **Results**: every finished Ray trial is written into the Optuna study of ``study_name``, as it
   finishes, with the user attributes, intermediate values and states that an Optuna search gives
   (an ASHA stop is PRUNED). 02_search, 05_analysis and the verdict read it like any other study,
@@ -159,6 +161,10 @@ def _start_ray(search: SearchConfig) -> bool:
                               "runtime_env": {"env_vars": env}}
     if search.ray.address is None:
         kwargs.update(num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1")
+    elif search.ray.address.startswith("ray://"):
+        raise ParamsError(f"02_search.ray.address {search.ray.address!r} is a Ray Client address, where Tune's driver "
+                          "runs remotely and could not write this study; run the search on a node of the cluster "
+                          "with address: auto, or give the head's host:port")
     else:
         kwargs["address"] = search.ray.address
     with warnings.catch_warnings():
@@ -184,26 +190,40 @@ def _trainable(config: dict[str, Any], *, base: TrialConfig, search: SearchConfi
     tune.report({"objective": value, ATTRS: trial.record(), FINAL: True})
 
 
+#: The study and progress bar of each running Ray search, by key: Ray pickles the Tuner's callbacks,
+#: and a notebook's progress bar (an ipywidget bound to the kernel's session) cannot be pickled.
+_RUNS: dict[str, tuple[optuna.Study, Any]] = {}
+
+
 def _recorder(study: optuna.Study, n: int, show_progress_bar: bool) -> Any:
     """A Ray Tune callback (in the driver) that writes each finished trial into the study and moves the bar."""
     from ray import tune
     from tqdm.auto import tqdm
 
+    key = f"{study.study_name}-{os.getpid()}-{time.monotonic_ns()}"
+    _RUNS[key] = (study, tqdm(total=n, desc=study.study_name, unit="trial", disable=not show_progress_bar))
+
     class Recorder(tune.Callback):
         def __init__(self) -> None:
-            self.bar = tqdm(total=n, desc=study.study_name, unit="trial", disable=not show_progress_bar)
+            self.key = key
 
         def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            write_trial(study, trial.config, trial.last_result or {}, error=None)
-            self.bar.update()
+            run, bar = _RUNS[self.key]
+            write_trial(run, trial.config, trial.last_result or {}, error=None)
+            bar.update()
 
         def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            run, bar = _RUNS[self.key]
             error = trial.get_pickled_error() or trial.get_error()
-            write_trial(study, trial.config, trial.last_result or {}, error=f"{type(error).__name__}: {error}")
-            self.bar.update()
+            write_trial(run, trial.config, trial.last_result or {}, error=f"{type(error).__name__}: {error}")
+            bar.update()
 
         def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
-            self.bar.close()
+            _RUNS.pop(self.key)[1].close()
+
+        def __reduce__(self) -> tuple[type, tuple[()]]:
+            # the Tuner pickles its state for a later restore; this callback lives in this process only
+            return object, ()
 
     return Recorder()
 
