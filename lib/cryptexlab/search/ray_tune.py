@@ -183,6 +183,7 @@ def _trainable(config: dict[str, Any], *, base: TrialConfig, search: SearchConfi
     torch.set_num_threads(search.ray.cpus_per_trial)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     trial = RayTrial({k: v for k, v in config.items() if k != DISTRIBUTIONS})
+    search = search.model_copy(update={"devices": "none"})  # Ray gives each trial its resources (CPUs, GPUs)
     try:
         value = float(make_objective(base, search, runner)(cast(optuna.Trial, trial)))  # type: ignore[arg-type]
     except TrialFailed:  # the reason is in the attributes (the study records FAIL); Ray's searcher and ASHA
