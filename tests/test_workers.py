@@ -241,6 +241,23 @@ def test_a_trial_started_after_the_budget_was_claimed_is_surplus_and_gives_its_r
     assert [claimed_trials(study, before=k) for k in (0, 1, 2, 4)] == [0, 1, 2, 2]  # RUNNING claim, WAITING not
 
 
+def test_a_running_trial_that_no_worker_took_is_failed_and_gives_back_its_configuration(tmp_path) -> None:
+    from cryptexlab.search.recovery import recover_stale_trials
+
+    search = SearchConfig(study_name="o", storage=str(tmp_path / "o.journal"), n_trials=2)
+    storage = storage_for(search)[0]
+    study = optuna.create_study(study_name="o", storage=storage)
+    study.enqueue_trial({"x": 0.5})
+    held, bare = study.ask(), study.ask()  # created, then their process died before any worker marked them
+    assert recover_stale_trials(study, storage) == 0  # younger than ORPHAN_AFTER_S: perhaps just starting
+    assert recover_stale_trials(study, storage, orphan_after_s=0) == 2
+    trials = study.get_trials()
+    assert [trials[n].user_attrs["failure_reason"] for n in (held.number, bare.number)] == ["stale: no worker took it"] * 2
+    waiting = study.get_trials(states=(TrialState.WAITING,))  # the enqueued configuration is back; the bare one had none
+    assert len(waiting) == 1 and waiting[0].user_attrs["retry_of"] == held.number
+    assert claimed_trials(study) == 0
+
+
 def test_worker_errors_name_the_fix(tmp_path) -> None:
     storage = str(tmp_path / "e.journal")
     with pytest.raises(ParamsError, match=r"no study named 'w' in .*e.journal \(it holds none\); pass --profile"):

@@ -15,20 +15,29 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.errors import ParamsError
 
+#: Seconds after which a RUNNING trial that no worker has marked as its own (user attribute ``worker``,
+#: written within milliseconds of its start) is an orphan: its process died between creating it and
+#: starting it, or a storage write that was cut off and made again created it twice.
+ORPHAN_AFTER_S = 60.0
 
-def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStorage | None = None) -> int:
-    """Mark RUNNING trials of dead workers (on this host) failed and enqueue their parameters again.
+
+def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStorage | None = None, *,
+                         orphan_after_s: float = ORPHAN_AFTER_S) -> int:
+    """Mark RUNNING trials of dead workers (on this host) and orphans failed, and enqueue their parameters again.
 
     A trial is stale when its ``worker`` user attribute names this host and a process that no
-    longer exists. It is marked FAIL with ``failure_reason`` "stale: worker died" (so
-    :func:`finished_trials` does not count it), and its parameters are enqueued with the user
-    attribute ``retry_of`` = its number.
+    longer exists ("stale: worker died"), or when no worker marked it as its own within
+    ``orphan_after_s`` seconds of its start ("stale: no worker took it"). It is marked FAIL with
+    that ``failure_reason`` (so :func:`finished_trials` does not count it), and its parameters
+    (for an orphan: the enqueued ones it held, if any) are enqueued with the user attribute
+    ``retry_of`` = its number.
 
     No private Optuna attribute is used. The Study API cannot set a user attribute of a trial
     that this process did not start, so the reason and the state go through the documented
@@ -43,36 +52,41 @@ def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStora
         study: The study.
         storage: The storage the study was opened on (``storage_for(search)[0]``); needed only
             when there is a stale trial to recover.
+        orphan_after_s: Seconds after its start at which a trial without ``worker`` is an orphan.
 
     Returns:
-        The number of trials marked failed and enqueued again.
+        The number of trials marked failed.
 
     Raises:
         ParamsError: a stale trial was found but no storage was given.
     """
-    host = socket.gethostname()
-    stale = []
+    host, now = socket.gethostname(), datetime.now()  # Optuna stores naive local start times
+    stale: list[tuple[FrozenTrial, str, dict]] = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker", {})
-        if worker.get("host") == host and not pid_alive(int(worker.get("pid", -1))):
-            stale.append(t)
+        worker = t.user_attrs.get("worker")
+        if worker is None:
+            if t.datetime_start is not None and (now - t.datetime_start).total_seconds() > orphan_after_s:
+                stale.append((t, "stale: no worker took it", dict(t.system_attrs.get("fixed_params", {}))))
+        elif worker.get("host") == host and not pid_alive(int(worker.get("pid", -1))):
+            stale.append((t, "stale: worker died", t.params))
     if not stale:
         return 0
     if storage is None:
         raise ParamsError(f"recover_stale_trials: study {study.study_name!r} has stale trial(s) "
-                          f"{[t.number for t in stale]} but storage=None; pass the storage the study was opened "
+                          f"{[t.number for t, _, _ in stale]} but storage=None; pass the storage the study was opened "
                           "on, e.g. recover_stale_trials(study, storage_for(search)[0])")
     study_id = storage.get_study_id_from_name(study.study_name)
     count = 0
-    for t in stale:
+    for t, reason, params in stale:
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
         try:
-            storage.set_trial_user_attr(trial_id, "failure_reason", "stale: worker died")
+            storage.set_trial_user_attr(trial_id, "failure_reason", reason)
             if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it (or it finished) meanwhile
             continue
-        study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
+        if params or reason == "stale: worker died":
+            study.enqueue_trial(params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
         count += 1
     return count
 
