@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
-from cryptexlab.errors import CryptexError, DataError, ParamsError
+from cryptexlab.errors import CryptexError, DataError, ParamsError, StorageLost
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -185,8 +185,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cryptexlab`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
-    from cryptexlab.search.storage import StorageLost
-
     try:
         return handler(args)
     except StorageLost as exc:
@@ -413,7 +411,6 @@ def _optimize(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import threading
 
-    from cryptexlab.search.storage import StorageLost
     from cryptexlab.search.worker import run_worker
 
     default_hook = threading.excepthook

@@ -9,7 +9,7 @@
   one host shares it. An entry whose process died is dropped at the next look.
 * :func:`auto_batch_size` is ``train.batch_size: auto``: the largest batch whose estimate
   (:func:`cryptexlab.memory.max_batch_size`) fits ``(1 - train.memory_margin)`` of the device's
-  free memory (the RAM available on a CPU), never more than one epoch's windows.
+  free memory (free RAM on a CPU), never more than one epoch's windows.
 
 Written here: Optuna and Ray place trials by count of devices (Ray's ``num_gpus`` fractions),
 not by an estimate of each trial's memory.
@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptexlab.errors import ParamsError
+from cryptexlab.memory import MIB
 from cryptexlab.search.recovery import pid_alive
-
-MIB = 2**20
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def visible_devices() -> list[Device]:
 
 
 def available_memory_mib(device: str) -> float:
-    """Free memory of ``device`` in MiB: ``mem_get_info`` on CUDA, the RAM available otherwise."""
+    """Free memory of ``device`` in MiB: ``mem_get_info`` on CUDA, free RAM (``SC_AVPHYS_PAGES``) otherwise."""
     if device.startswith("cuda"):
         import torch
 

@@ -22,3 +22,7 @@ class DataError(CryptexError, ValueError):
 
 class PipelineError(CryptexError, RuntimeError):
     """A notebook of a run failed, or a run could not start."""
+
+
+class StorageLost(CryptexError, RuntimeError):
+    """A study's database could not be reached for longer than ``storage_timeout_s`` (the worker stops)."""

@@ -42,7 +42,7 @@ from cryptexlab.params import OBJECTIVE_DIRECTIONS, SearchConfig
 from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, space_for
 
 if TYPE_CHECKING:
-    from cryptexlab.search.tuner import Runner, SearchResult
+    from cryptexlab.search.tuner import Runner
 
 # Read by Ray when it is imported: with _node_ip_address="127.0.0.1" a local Ray then stays on loopback (else it
 # binds to the machine's external address); no TensorBoard/CSV files (the study holds everything); the old output.
@@ -74,40 +74,26 @@ class RayTrial(optuna.trial.FixedTrial):
         return json.dumps({"user_attrs": self.user_attrs, "intermediate": self.intermediate}, default=str)
 
 
-def run_ray_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None = None,
-                   show_progress_bar: bool = True) -> SearchResult:
-    """Run the study's remaining trials through Ray Tune (see the module's description)."""
-    from cryptexlab.search.recovery import finished_trials
-    from cryptexlab.search.tuner import SearchResult, open_study, storage_for, summarize
-    from cryptexlab.training import run_experiment
+def run_ray_trials(study: optuna.Study, base: TrialConfig, search: SearchConfig, runner: Runner, n: int,
+                   show_progress_bar: bool = True) -> None:
+    """Run ``n`` more trials of ``study`` through Ray Tune (see the module's description; called by
+    :func:`cryptexlab.search.tuner.run_search` for ``method: ray``)."""
+    from cryptexlab.search.tuner import make_sampler
 
     try:
-        import ray  # noqa: F401
+        import ray
     except ImportError:
         raise ParamsError("method ray needs Ray Tune, which is not installed: pip install -e '.[ray]' "
                           "(or choose another 02_search.method, e.g. tpe)") from None
-    start = time.perf_counter()
-    storage, _ = storage_for(search)
-    study = open_study(base, search, storage)
-    before = finished_trials(study)
-    remaining = search.n_trials - before
-    if remaining > 0:
-        _tune(base, search, study, runner or run_experiment, remaining, show_progress_bar)
-    return SearchResult(study, summarize(study), ran=finished_trials(study) - before,
-                        seconds=time.perf_counter() - start)
-
-
-def _tune(base: TrialConfig, search: SearchConfig, study: optuna.Study, runner: Runner, n: int,
-          show_progress_bar: bool) -> None:
-    import ray
+    if n <= 0:
+        return
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
     mode = "min" if OBJECTIVE_DIRECTIONS[search.objectives[0]] == "minimize" else "max"
-    sampler = (optuna.samplers.TPESampler(seed=search.seed) if search.ray.sampler == "tpe"
-               else optuna.samplers.RandomSampler(seed=search.seed))
+    sampler = make_sampler(search.model_copy(update={"method": search.ray.sampler}))
     started = _start_ray(search)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     limit = search.ray.max_concurrent or max(1, cpus // search.ray.cpus_per_trial)

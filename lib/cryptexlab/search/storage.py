@@ -35,13 +35,9 @@ from typing import Any
 
 import optuna
 
-from cryptexlab.errors import CryptexError, ParamsError
+from cryptexlab.errors import ParamsError, StorageLost
 from cryptexlab.params import SearchConfig
 from cryptexlab.paths import STUDIES_DIR
-
-
-class StorageLost(CryptexError, RuntimeError):
-    """The study's database could not be reached for longer than ``storage_timeout_s``."""
 
 
 def storage_for(search: SearchConfig) -> tuple[optuna.storages.BaseStorage, str]:
@@ -69,8 +65,7 @@ def rdb_storage(url: str, search: SearchConfig) -> optuna.storages.RDBStorage:
         if not url.startswith("sqlite"):
             engine_kwargs = {"pool_pre_ping": True, "creator": Reconnect(url, search.storage_timeout_s)}
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        masked = re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
-        raise ParamsError(f"storage {masked!r} cannot be opened ({type(exc).__name__}: {exc}); give a journal file path "
+        raise ParamsError(f"storage {safe_url(url)!r} cannot be opened ({type(exc).__name__}: {exc}); give a journal file path "
                           "or a SQLAlchemy URL whose driver is installed, e.g. "
                           "postgresql+psycopg2://user:password@host:5432/database") from None
 
@@ -116,15 +111,19 @@ def lost_in(exc: BaseException) -> StorageLost | None:
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for messages.
+    """The URL without its password, for messages (also when SQLAlchemy cannot parse it).
 
     Example:
         >>> safe_url("postgresql+psycopg2://optuna:secret@db:5432/studies")
         'postgresql+psycopg2://optuna:***@db:5432/studies'
     """
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 class Reconnect:
@@ -139,9 +138,9 @@ class Reconnect:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
-        dialect = parsed.get_dialect()()
-        self._dbapi = parsed.get_dialect().import_dbapi()
-        self._args, self._kwargs = dialect.create_connect_args(parsed)
+        dialect = parsed.get_dialect()
+        self._dbapi = dialect.import_dbapi()
+        self._args, self._kwargs = dialect().create_connect_args(parsed)
         self.url, self.timeout_s, self.wait_s = safe_url(url), timeout_s, wait_s
         self.lost: str | None = None
 

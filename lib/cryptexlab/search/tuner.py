@@ -185,20 +185,22 @@ def run_search(base: TrialConfig, search: SearchConfig, *, runner: Runner | None
     (:mod:`cryptexlab.search.ray_tune`) into the same study.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if search.method == "ray":
-        from cryptexlab.search.ray_tune import run_ray_search
-
-        return run_ray_search(base, search, runner=runner, show_progress_bar=show_progress_bar)
     start = time.perf_counter()
     storage, _ = storage_for(search)
     study = open_study(base, search, storage)
-    recover_stale_trials(study, storage)
-    _warm_start(study, search)
-    before = finished_trials(study)
-    objective = _within_budget(study, search, make_objective(base, search, runner or run_experiment))
-    with tqdm(total=search.n_trials, initial=before, desc=study.study_name, unit="trial",
-              disable=not show_progress_bar) as bar:
-        _drive(study, storage, search, objective, bar)
+    if search.method == "ray":
+        from cryptexlab.search.ray_tune import run_ray_trials
+
+        before = finished_trials(study)
+        run_ray_trials(study, base, search, runner or run_experiment, search.n_trials - before, show_progress_bar)
+    else:
+        recover_stale_trials(study, storage)
+        _warm_start(study, search)
+        before = finished_trials(study)
+        objective = _within_budget(study, search, make_objective(base, search, runner or run_experiment))
+        with tqdm(total=search.n_trials, initial=before, desc=study.study_name, unit="trial",
+                  disable=not show_progress_bar) as bar:
+            _drive(study, storage, search, objective, bar)
     return SearchResult(study, summarize(study), ran=finished_trials(study) - before,
                         seconds=time.perf_counter() - start)
 

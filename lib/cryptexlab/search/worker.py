@@ -72,17 +72,13 @@ def join_spec(study: str, storage: str, *, n_trials: int | None = None, profile:
     fixed = {"study_name": study, "storage": storage,
              **({"n_trials": n_trials} if n_trials is not None else {}),
              **({"storage_timeout_s": storage_timeout_s} if storage_timeout_s is not None else {})}
-    probe = SearchConfig.model_validate(fixed)
-    handle, where = storage_for(probe)
+    handle, where = storage_for(SearchConfig.model_validate(fixed))
     names = optuna.get_all_study_names(handle)
-    if study not in names:
-        if profile is None:
+    spec = optuna.load_study(study_name=study, storage=handle).user_attrs.get("spec") if study in names else None
+    if spec is None:
+        if profile is None and study not in names:
             raise ParamsError(f"no study named {study!r} in {where} (it holds {', '.join(names) or 'none'}); pass "
                               "--profile NAME to create it from a profile's data, model, train and 02_search sections")
-        p = load_profile(profile, overrides=[*overrides, *(f"02_search.{k}={v}" for k, v in fixed.items())])
-        return TrialConfig(p.data, p.model, p.train), p.search
-    spec = optuna.load_study(study_name=study, storage=handle).user_attrs.get("spec")
-    if spec is None:
         if profile is None:
             raise ParamsError(f"study {study!r} in {where} holds no configuration (it was created before workers "
                               "existed); pass --profile with the profile that created it")
