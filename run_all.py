@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 from cryptexlab.errors import CryptexError
-from cryptexlab.params import load_profile
+from cryptexlab.params import parse_profile
 from cryptexlab.paths import NOTEBOOKS_DIR, REPORTS_DIR
-from cryptexlab.pipeline import main_exit_code, run_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        profile = load_profile(args.profile, overrides=args.param)
+        profile, source = parse_profile(args.profile, overrides=args.param, with_source=True)
+        # a wrong key, type or range is refused above without torch; the library's checks and the run import it
+        from cryptexlab.pipeline import main_exit_code, run_profile
+        from cryptexlab.profiles import check_profile
+
+        check_profile(profile, source)
         only = [n.strip() for n in args.only.split(",") if n.strip()] or None
         name = args.profile.removesuffix(".yaml").rsplit("/", 1)[-1]
         print(f"profile {name}: notebooks {', '.join(only or profile.notebooks)}", flush=True)

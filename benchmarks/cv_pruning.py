@@ -39,9 +39,10 @@ from optuna.trial import TrialState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, versions, write  # noqa: E402
-from cryptexlab.params import CVConfig, ModelConfig, SearchConfig, load_profile  # noqa: E402
+from cryptexlab.params import CVConfig, ModelConfig, SearchConfig  # noqa: E402
 from cryptexlab.paths import SHARED_DATA_DIR  # noqa: E402
-from cryptexlab.search.spaces import TrialConfig  # noqa: E402
+from cryptexlab.profiles import load_profile  # noqa: E402
+from cryptexlab.search.config import TrialConfig  # noqa: E402
 from cryptexlab.search.tuner import run_search  # noqa: E402
 
 NAME = "cv_pruning"

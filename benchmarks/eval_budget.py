@@ -29,9 +29,11 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, versions, write  # noqa: E402
 from cryptexlab.data.prepare import load_windows  # noqa: E402
-from cryptexlab.params import SearchConfig, load_profile  # noqa: E402
+from cryptexlab.params import SearchConfig  # noqa: E402
 from cryptexlab.paths import SHARED_DATA_DIR  # noqa: E402
-from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, space_for  # noqa: E402
+from cryptexlab.profiles import load_profile  # noqa: E402
+from cryptexlab.search.config import InvalidConfiguration, TrialConfig, with_values  # noqa: E402
+from cryptexlab.search.spaces import space_for
 from cryptexlab.training import run_experiment  # noqa: E402
 
 NAME = "eval_budget"
@@ -66,7 +68,7 @@ def main() -> None:
             study.tell(trial, next(d["val_mae_budgeted"] for d in done if d["params"] == trial.params))
             continue
         budgeted = run_experiment(config.data, config.model, config.train, windows=windows, evaluate_test=False)
-        every = apply(config, {"train.eval_stride": 1, "train.max_eval_windows": None})
+        every = with_values(config, {"train.eval_stride": 1, "train.max_eval_windows": None})
         full = run_experiment(every.data, every.model, every.train, windows=windows, evaluate_test=False)
         study.tell(trial, budgeted.val["mae"])
         done.append({"params": trial.params, "val_mae_budgeted": budgeted.val["mae"], "val_mae_all": full.val["mae"],

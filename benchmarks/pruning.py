@@ -21,7 +21,7 @@ from cryptexlab.data.candles import load_candles  # noqa: E402
 from cryptexlab.data.synthetic import write_cryptex_csv  # noqa: E402
 from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, TrainConfig  # noqa: E402
 from cryptexlab.paths import SHARED_DATA_DIR  # noqa: E402
-from cryptexlab.search.spaces import TrialConfig  # noqa: E402
+from cryptexlab.search.config import TrialConfig  # noqa: E402
 from cryptexlab.search.tuner import run_search  # noqa: E402
 from sample_efficiency import SPACE  # noqa: E402
 

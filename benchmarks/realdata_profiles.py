@@ -31,8 +31,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, versions, write  # noqa: E402
 from cryptexlab.data.prepare import load_windows  # noqa: E402
-from cryptexlab.params import load_profile  # noqa: E402
 from cryptexlab.paths import REPO_ROOT, SHARED_DATA_DIR  # noqa: E402
+from cryptexlab.profiles import load_profile  # noqa: E402
 
 NAME = "realdata_profiles"
 DATA = SHARED_DATA_DIR / "candlesticks-h.csv"

@@ -25,7 +25,7 @@ from cryptexlab.data.candles import load_candles  # noqa: E402
 from cryptexlab.data.synthetic import write_cryptex_csv  # noqa: E402
 from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, SearchParam, TrainConfig  # noqa: E402
 from cryptexlab.paths import SHARED_DATA_DIR  # noqa: E402
-from cryptexlab.search.spaces import TrialConfig  # noqa: E402
+from cryptexlab.search.config import TrialConfig  # noqa: E402
 from cryptexlab.search.tuner import run_search  # noqa: E402
 
 SEEDS, BUDGET = 10, 20

@@ -41,8 +41,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))  # the PostgreSQL test server
 from _common import RESULTS, versions, write  # noqa: E402
-from cryptexlab.params import SearchConfig, load_profile  # noqa: E402
-from cryptexlab.search.spaces import TrialConfig  # noqa: E402
+from cryptexlab.params import SearchConfig  # noqa: E402
+from cryptexlab.profiles import load_profile  # noqa: E402
+from cryptexlab.search.config import TrialConfig  # noqa: E402
 from cryptexlab.search.storage import storage_for  # noqa: E402
 from cryptexlab.search.tuner import run_search  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402

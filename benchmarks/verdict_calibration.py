@@ -34,10 +34,10 @@ from _common import versions, write  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from cryptexlab.data.source import load_features  # noqa: E402
-from cryptexlab.params import load_profile  # noqa: E402
-from cryptexlab.search.spaces import TrialConfig  # noqa: E402
+from cryptexlab.profiles import load_profile  # noqa: E402
+from cryptexlab.search.config import TrialConfig  # noqa: E402
+from cryptexlab.stages.verdict import judge  # noqa: E402
 from cryptexlab.stats import multiple_tests, window_losses  # noqa: E402
-from cryptexlab.verdict import judge  # noqa: E402
 
 NAME = "verdict_calibration"
 NOTES = [
@@ -138,7 +138,7 @@ def main() -> None:
             "configuration": {"profile": "params/calibration.yaml", **profile.model_dump(by_alias=True, mode="json",
                                                                                           include={"data", "model", "train",
                                                                                                    "search", "verdict_notebook"})},
-            "rule": "StepM over every candidate of the search (see cryptexlab.verdict)", "notes": NOTES,
+            "rule": "StepM over every candidate of the search (see cryptexlab.stages.verdict)", "notes": NOTES,
             **summarize(runs), "runs": runs}
         write(NAME, doc)
 

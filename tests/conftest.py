@@ -41,8 +41,8 @@ def write_csv(tmp_path: Path):
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory):
     """One run of the smoke profile into a temporary reports folder (shared by several tests)."""
-    from cryptexlab.params import load_profile
     from cryptexlab.pipeline import run_profile
+    from cryptexlab.profiles import load_profile
 
     reports = tmp_path_factory.mktemp("reports")
     studies = tmp_path_factory.mktemp("studies")
@@ -58,8 +58,8 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def smoke_run_real(tmp_path_factory: pytest.TempPathFactory):
     """One run of the smoke profile on the real hourly file (40,555 bars), as a user would start it."""
-    from cryptexlab.params import load_profile
     from cryptexlab.pipeline import run_profile
+    from cryptexlab.profiles import load_profile
 
     path = SHARED_DATA_DIR / "candlesticks-h.csv"
     if not path.is_file():

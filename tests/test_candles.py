@@ -454,7 +454,7 @@ def test_vendor_layout_through_data_config(write_csv) -> None:
 
 def test_data_config_refuses_unknown_column_names() -> None:
     from cryptexlab.errors import ParamsError
-    from cryptexlab.params import load_profile
+    from cryptexlab.profiles import load_profile
 
     with pytest.raises(ParamsError, match=r"with -p data.columns.unixx=unix: data.columns: unknown column name\(s\) "
                                           r"unixx; the keys of data.columns are the loader's names timestamp, open, "

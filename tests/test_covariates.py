@@ -13,8 +13,10 @@ from cryptexlab.data.source import load_features
 from cryptexlab.data.windows import WindowDataset, Windows
 from cryptexlab.errors import ParamsError
 from cryptexlab.models import tabular
-from cryptexlab.params import DataConfig, ModelConfig, TrainConfig, load_profile
-from cryptexlab.training import build_model, model_input, return_zero, run_experiment
+from cryptexlab.models.build import build_model, return_zero
+from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
+from cryptexlab.profiles import load_profile
+from cryptexlab.training import model_input, run_experiment
 
 SMALL = dict(llm_layers=1, d_model=8, d_ff=16, n_heads=2, patch_len=8, stride=4, num_tokens=16)
 

@@ -11,14 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from optuna.trial import TrialState
 
-from cryptexlab.crossval import CrossValidator
-from cryptexlab.data.folds import development, fold_regimes, fold_windows, make_splitter, training_rows
+from cryptexlab.cv.folds import development, fold_regimes, fold_windows, make_splitter, training_rows
+from cryptexlab.cv.validator import CrossValidator
 from cryptexlab.data.source import load_features
 from cryptexlab.data.splits import split_periods
 from cryptexlab.errors import CryptexError, ParamsError
 from cryptexlab.metrics import metric
-from cryptexlab.params import CVConfig, DataConfig, ModelConfig, SearchConfig, TrainConfig, load_profile
-from cryptexlab.search.spaces import TrialConfig
+from cryptexlab.params import CVConfig, DataConfig, ModelConfig, SearchConfig, TrainConfig
+from cryptexlab.profiles import load_profile
+from cryptexlab.search.config import TrialConfig
 from cryptexlab.search.tuner import run_search
 from fake_runner import fake_cv_runner, fold_bias
 
@@ -213,7 +214,7 @@ def test_a_fold_too_short_for_the_regime_hmm_is_scored_without_regimes(frame) ->
 
 
 def test_validators_are_shared_per_settings_and_rebuilt_for_a_rewritten_file(tmp_path, real_hourly) -> None:
-    from cryptexlab.crossval import cross_validator
+    from cryptexlab.cv.validator import cross_validator
 
     cv = CVConfig(n_splits=2)
     assert cross_validator(DATA, cv) is cross_validator(DATA, cv)

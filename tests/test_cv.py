@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import TimeSeriesSplit
 
-from cryptexlab.cv import (
+from cryptexlab.cv.splitters import (
     BlockedSplit,
     CombinatorialPurgedSplit,
     ExpandingWindowSplit,

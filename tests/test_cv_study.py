@@ -10,10 +10,16 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from cryptexlab.analysis import trials_table
 from cryptexlab.cli import main
-from cryptexlab.crossval import CrossValidator
-from cryptexlab.cv_study import (
+from cryptexlab.cv.validator import CrossValidator
+from cryptexlab.errors import ParamsError
+from cryptexlab.params import CVConfig, CVNotebook, DataConfig, ModelConfig, SearchConfig, TrainConfig
+from cryptexlab.plots.cv import fold_diagram, fold_parts, fold_scores_figure, pruning_figure, regimes_figure
+from cryptexlab.search import api
+from cryptexlab.search.config import TrialConfig
+from cryptexlab.search.storage import storage_for
+from cryptexlab.search.tuner import run_search
+from cryptexlab.stages.cv_study import (
     cross_validate_top,
     findings,
     folds_table,
@@ -22,12 +28,7 @@ from cryptexlab.cv_study import (
     scores_table,
     trials_folds,
 )
-from cryptexlab.errors import ParamsError
-from cryptexlab.params import CVConfig, CVNotebook, DataConfig, ModelConfig, SearchConfig, TrainConfig
-from cryptexlab.plots.cv import fold_diagram, fold_parts, fold_scores_figure, pruning_figure, regimes_figure
-from cryptexlab.search import api
-from cryptexlab.search.spaces import TrialConfig
-from cryptexlab.search.tuner import run_search, storage_for
+from cryptexlab.stages.search_report import trials_table
 from fake_runner import fake_cv_runner, fake_runner, fold_bias
 
 DATA = DataConfig.model_validate({"synthetic": {"hours": 3000}, "feature_set": "CRYPTEX_BASIC",

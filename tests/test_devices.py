@@ -10,15 +10,15 @@ import sys
 import pytest
 from optuna.trial import TrialState
 
-from cryptexlab import devices
 from cryptexlab.devices import Device, DeviceLedger, auto_batch_size
 from cryptexlab.errors import ParamsError
 from cryptexlab.memory import MIB, backbone_facts, max_batch_size
 from cryptexlab.models.backbones import load_backbone
 from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, TrainConfig
-from cryptexlab.search.spaces import TrialConfig
+from cryptexlab.search.config import TrialConfig
 from cryptexlab.search.tuner import run_search
 from cryptexlab.training import batch_size_for, run_experiment
+from cryptexlab.training import device as training_device
 
 GPUS = [Device("cuda:0", total_mib=1000, free_mib=1000), Device("cuda:1", total_mib=500, free_mib=500)]
 SMALL = ModelConfig(llm_layers=1, d_model=8, d_ff=16, n_heads=2, patch_len=8, stride=4, num_tokens=32)
@@ -79,7 +79,7 @@ def test_batch_size_auto_is_the_largest_batch_that_fits(monkeypatch) -> None:
     assert max_batch_size(0.5 * 400 * MIB, SMALL, 32, 8, facts) < want  # a larger margin, a smaller batch
     with pytest.raises(ParamsError, match="batch_size auto: not even one window fits 80% of the 1 MiB free"):
         auto_batch_size(SMALL, 32, 8, free_mib=1, margin=0.2, cap=64)
-    monkeypatch.setattr(devices, "available_memory_mib", lambda device: 400.0)
+    monkeypatch.setattr(training_device, "available_memory_mib", lambda device: 400.0)  # as training reads it
     auto = TrainConfig(batch_size="auto", max_train_windows=10_000)
     assert batch_size_for(auto, SMALL, 32, 8, n_windows=5000, device="cuda:0") == want
     assert batch_size_for(auto, ModelConfig(kind="dlinear"), 32, 8, n_windows=5000, device="cpu") == 32
@@ -96,7 +96,7 @@ def test_batch_size_auto_trains_on_the_cpu() -> None:
 
 
 def test_search_pins_each_trial_to_a_fake_gpu(tmp_path, monkeypatch) -> None:
-    from cryptexlab.search import tuner
+    from cryptexlab.search import budgets
 
     seen: list[str] = []
 
@@ -106,8 +106,8 @@ def test_search_pins_each_trial_to_a_fake_gpu(tmp_path, monkeypatch) -> None:
         seen.append(train.device)
         return fake_runner(data, model, train, **kw)
 
-    monkeypatch.setattr(tuner, "visible_devices", lambda: GPUS)
-    monkeypatch.setattr(tuner.tempfile, "gettempdir", lambda: str(tmp_path))  # a ledger of this test's own
+    monkeypatch.setattr(budgets, "visible_devices", lambda: GPUS)
+    monkeypatch.setattr(budgets.tempfile, "gettempdir", lambda: str(tmp_path))  # a ledger of this test's own
     base = TrialConfig(DataConfig.model_validate({"synthetic": {"hours": 1500}, "windows": {"seq_len": 32, "pred_len": 8}}),
                        SMALL, TrainConfig(epochs=1))
     search = SearchConfig(study_name="g", storage=str(tmp_path / "g.journal"), n_trials=3, pruner="none", mode="training")
@@ -124,7 +124,7 @@ def test_search_pins_each_trial_to_a_fake_gpu(tmp_path, monkeypatch) -> None:
 
 
 def test_without_a_gpu_nothing_is_placed() -> None:
-    code = "from cryptexlab.search.tuner import device_ledger; from cryptexlab.params import SearchConfig; " \
+    code = "from cryptexlab.search.budgets import device_ledger; from cryptexlab.params import SearchConfig; " \
            "print(device_ledger(SearchConfig()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "None"  # this machine has no CUDA device

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cryptexlab.ensemble import fit_weights
 from cryptexlab.errors import ParamsError
+from cryptexlab.stages.ensemble import fit_weights
 
 
 def test_recovers_the_known_mixture() -> None:

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.errors import ParamsError
-from cryptexlab.evaluation import budget_windows, make_budget
-from cryptexlab.params import EVAL_WINDOWS_PER_TRAIN_WINDOW, DataConfig, ModelConfig, TrainConfig, load_profile
+from cryptexlab.params import EVAL_WINDOWS_PER_TRAIN_WINDOW, DataConfig, ModelConfig, TrainConfig
+from cryptexlab.profiles import load_profile
 from cryptexlab.training import predict, run_experiment, validation_budget
+from cryptexlab.training.budget import budget_windows, make_budget
 
 DATA = DataConfig.model_validate({"synthetic": {"hours": 1500, "seed": 3}, "windows": {"seq_len": 32, "pred_len": 8}})
 
@@ -91,7 +92,7 @@ def test_run_scores_the_budgeted_windows_and_says_which(windows) -> None:
 def test_budgeted_metrics_are_the_metrics_of_those_windows(windows) -> None:
     """The reported validation MAE equals the MAE over exactly the budget's windows (drift: no training)."""
     from cryptexlab.metrics import forecast_metrics
-    from cryptexlab.training import build_model
+    from cryptexlab.models.build import build_model
 
     train = TrainConfig(max_train_windows=4)
     result = run_experiment(DATA, ModelConfig(kind="drift"), train, windows=windows)
@@ -107,7 +108,7 @@ def test_budgeted_metrics_are_the_metrics_of_those_windows(windows) -> None:
 
 
 def test_the_test_period_is_never_budgeted(windows) -> None:
-    from cryptexlab.training import build_model
+    from cryptexlab.models.build import build_model
 
     train = TrainConfig(max_train_windows=16, max_eval_windows=4)
     result = run_experiment(DATA, ModelConfig(kind="drift"), train, windows=windows)

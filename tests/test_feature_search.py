@@ -14,11 +14,20 @@ from cryptexlab.data.indicators import ENHANCED_FEATURES
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.synthetic import synthetic_candles
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import FEATURE_FAMILIES, DataConfig, ModelConfig, SearchConfig, TrainConfig, load_profile
-from cryptexlab.params._checks import check_profile
-from cryptexlab.plots.feature_importance import best_trial_importance, importance_figure, importance_finding
+from cryptexlab.params import (
+    FAMILY_PREFIX,
+    FEATURE_FAMILIES,
+    DataConfig,
+    ModelConfig,
+    SearchConfig,
+    TrainConfig,
+    parameter_names,
+)
+from cryptexlab.plots.feature_importance import importance_figure
+from cryptexlab.profiles import check_profile, load_profile
 from cryptexlab.search import spaces
-from cryptexlab.search.spaces import FAMILY_PREFIX, TrialConfig, parameter_names
+from cryptexlab.search.config import TrialConfig
+from cryptexlab.stages.search_report import best_trial_importance, importance_finding
 
 DATA = DataConfig.model_validate({"synthetic": {"hours": 1500}, "windows": {"seq_len": 32, "pred_len": 4}})
 LIGHTGBM = TrialConfig(DATA, ModelConfig(kind="lightgbm"), TrainConfig())

@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cryptexlab.params import NOTEBOOK_SECTIONS, available_profiles, load_profile
+from cryptexlab.params import NOTEBOOK_SECTIONS, available_profiles
 from cryptexlab.paths import NOTEBOOKS_DIR
+from cryptexlab.profiles import load_profile
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 

@@ -7,14 +7,9 @@ from pydantic import ValidationError
 
 from conftest import public_names
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import (
-    NOTEBOOK_SECTIONS,
-    DataConfig,
-    DataNotebook,
-    available_profiles,
-    load_profile,
-)
+from cryptexlab.params import NOTEBOOK_SECTIONS, DataConfig, DataNotebook, available_profiles
 from cryptexlab.paths import PARAMS_DIR
+from cryptexlab.profiles import load_profile
 
 
 @pytest.mark.parametrize("name", available_profiles())

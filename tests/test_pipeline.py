@@ -109,8 +109,8 @@ def test_kernels_are_quiet_on_the_console(tmp_path) -> None:
 
 
 def test_notebooks_after_a_failure_are_skipped(tmp_path) -> None:
-    from cryptexlab.params import load_profile
     from cryptexlab.pipeline import run_profile
+    from cryptexlab.profiles import load_profile
 
     notebooks = tmp_path / "nb"
     _notebook(notebooks, "01_data", ALL_PARAMS, "1/0")

@@ -15,9 +15,10 @@ from optuna.trial import TrialState
 
 from cryptexlab.analysis import generate_comprehensive_report
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import SearchConfig, load_profile
+from cryptexlab.params import SearchConfig
+from cryptexlab.profiles import load_profile
 from cryptexlab.search.api import METHODS, OptimizationConfig
-from cryptexlab.search.spaces import TrialConfig, apply
+from cryptexlab.search.config import TrialConfig, with_values
 from cryptexlab.search.tuner import run_search
 
 if importlib.util.find_spec("ray") is None:  # in the dev extra: CI always has it (not imported here: see ray_tune)
@@ -69,7 +70,7 @@ def test_ray_search_writes_an_optuna_study_with_asha_stops(tmp_path) -> None:
     report = generate_comprehensive_report(["r"], storage=str(tmp_path / "r.journal"), figures=False)
     assert report.summary["studies"]["r"]["trials"] == 4  # the analysis reads it like any study
     best = result.study.best_trial  # the verdict and 04_schedules rebuild a trial's configuration from it
-    assert TrialConfig.from_trial(best) == apply(base, best.params)
+    assert TrialConfig.from_trial(best) == with_values(base, best.params)
     again = run_search(base, search, show_progress_bar=False)  # resumed: the study is full
     assert again.ran == 0 and len(again.study.trials) == 4
 

@@ -18,15 +18,17 @@ import pytest
 from optuna.trial import FixedTrial, TrialState
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import DataConfig, SearchConfig, SearchParam, TrainConfig
+from cryptexlab.params import DataConfig, ModelConfig, SearchConfig, SearchParam, TrainConfig
 from cryptexlab.search import spaces
-from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply
-from cryptexlab.search.tuner import recover_stale_trials, run_search, storage_for
+from cryptexlab.search.config import InvalidConfiguration, TrialConfig, with_values
+from cryptexlab.search.recovery import recover_stale_trials
+from cryptexlab.search.storage import storage_for
+from cryptexlab.search.tuner import run_search
 from fake_runner import fake_runner
 
 TESTS = Path(__file__).resolve().parent
 BASE = TrialConfig(DataConfig.model_validate({"synthetic": {"hours": 1500}, "windows": {"seq_len": 32, "pred_len": 8}}),
-                   spaces.ModelConfig(), TrainConfig(epochs=3))
+                   ModelConfig(), TrainConfig(epochs=3))
 
 
 def search(tmp_path, **kw) -> SearchConfig:
@@ -133,7 +135,7 @@ def test_custom_space_with_condition() -> None:
 
 def test_invalid_combination_is_rejected_with_reason() -> None:
     with pytest.raises(InvalidConfiguration, match=r"stride=12 must be at most patch_len=8"):
-        apply(BASE, {"model.patch_len": 8, "model.stride": 12})
+        with_values(BASE, {"model.patch_len": 8, "model.stride": 12})
 
 
 def test_unknown_mode() -> None:
@@ -155,7 +157,7 @@ def test_search_config_rules() -> None:
 @pytest.mark.parametrize("config", [
     BASE,
     TrialConfig(DataConfig.model_validate({"split": {"train_end": "2020-06-01", "val_end": "2020-09-01"}}),
-                spaces.ModelConfig(kind="dlinear"), TrainConfig(loss="ASYMMETRIC", loss_params={"q": 0.6})),
+                ModelConfig(kind="dlinear"), TrainConfig(loss="ASYMMETRIC", loss_params={"q": 0.6})),
 ], ids=["timellm", "baseline_date_split"])
 def test_trial_config_round_trips_through_a_trial(config) -> None:
     trial = optuna.trial.create_trial(value=1.0, user_attrs={"config": config.to_dict()})
@@ -275,7 +277,7 @@ def test_memory_budget_and_param_limit_fail_before_training(tmp_path) -> None:
 def test_constrained_samplers_use_no_deprecated_api(method) -> None:
     import warnings
 
-    from cryptexlab.search.tuner import make_sampler
+    from cryptexlab.search.samplers import make_sampler
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", FutureWarning)  # Optuna 5 deprecates constraints_func
@@ -313,7 +315,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from fake_runner import fake_runner
 from cryptexlab.params import SearchConfig, DataConfig, TrainConfig, ModelConfig
-from cryptexlab.search.spaces import TrialConfig
+from cryptexlab.search.config import TrialConfig
 from cryptexlab.search.tuner import run_search
 base = TrialConfig(DataConfig.model_validate({{"synthetic": {{"hours": 1500}}, "windows": {{"seq_len": 32, "pred_len": 8}}}}),
                    ModelConfig(), TrainConfig(epochs=3))
@@ -424,7 +426,7 @@ def test_terminator_can_stop_a_study_early(tmp_path, monkeypatch) -> None:
     import cryptexlab.search.tuner as tuner
 
     # an error estimate larger than any possible improvement: the terminator stops at its first check
-    monkeypatch.setattr(tuner, "_terminator", lambda: TerminatorCallback(
+    monkeypatch.setattr(tuner, "terminator", lambda: TerminatorCallback(
         Terminator(error_evaluator=StaticErrorEvaluator(1e9), min_n_trials=3)))
     r = run_search(BASE, search(tmp_path, n_trials=12, pruner="none", terminator=True), runner=fake_runner,
                    show_progress_bar=False)
@@ -466,7 +468,7 @@ def _left_running(study: optuna.Study, worker: dict) -> int:
 
 
 def test_recover_stale_trials_fails_only_dead_workers_on_this_host(tmp_path) -> None:
-    from cryptexlab.search.tuner import finished_trials
+    from cryptexlab.search.recovery import finished_trials
 
     study, storage = _journal_study(tmp_path, optuna.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: float(t.suggest_categorical("x", [1, 2, 3])), n_trials=1)
@@ -519,8 +521,8 @@ def test_terminator_is_imported_and_warns_only_when_used() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     from optuna.terminator import TerminatorCallback
 
-    import cryptexlab.search.tuner as tuner
+    from cryptexlab.search.samplers import terminator
 
     with pytest.warns(FutureWarning, match=r"optuna\.terminator"):
-        callback = tuner._terminator()
+        callback = terminator()
     assert isinstance(callback, TerminatorCallback)

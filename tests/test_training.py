@@ -9,7 +9,9 @@ import pytest
 import torch
 
 import cryptexlab.training as training
+import cryptexlab.training.runner as runner
 from cryptexlab.data.prepare import load_windows
+from cryptexlab.models.build import build_model
 from cryptexlab.params import DataConfig, ModelConfig, TrainConfig
 from cryptexlab.training import predict, run_experiment
 
@@ -54,7 +56,7 @@ def test_random_walk_model_equals_the_reported_random_walk(windows) -> None:
 
 
 def test_every_window_is_evaluated(windows) -> None:
-    net = training.build_model(ModelConfig(kind="drift"), windows)
+    net = build_model(ModelConfig(kind="drift"), windows)
     pred, target, last = predict(net, windows, windows.test)
     assert pred.shape == target.shape == (len(windows.test), 8) and last.shape == (len(windows.test),)
     close = windows.inverse_target(windows.test.values[:, windows.target_position])
@@ -97,7 +99,7 @@ def test_nan_loss_stops_with_reason(windows, monkeypatch) -> None:
         def forward(self, pred, target, last=None):
             return (pred - target).pow(2).mean() * float("nan")
 
-    monkeypatch.setattr(training, "build_loss", lambda name, **kw: NaNLoss())
+    monkeypatch.setattr(runner, "build_loss", lambda name, **kw: NaNLoss())
     r = run_experiment(DATA, ModelConfig(kind="dlinear"), FAST, windows=windows)
     assert r.stop_reason == "nan_loss" and r.curve == []
     assert np.isfinite(r.test_random_walk["mae"])
@@ -159,8 +161,8 @@ def test_metric_driven_schedules_train(windows, kind, params) -> None:
 
 def test_compare_schedules(windows) -> None:
     from cryptexlab.params import SchedulerConfig
-    from cryptexlab.schedule_experiments import compare_schedules, schedule_curves
-    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.search.config import TrialConfig
+    from cryptexlab.stages.schedules import compare_schedules, schedule_curves
     from cryptexlab.training import steps_per_epoch
 
     config = TrialConfig(DATA, ModelConfig(kind="dlinear"), FAST.model_copy(update={"epochs": 3}))
@@ -179,9 +181,9 @@ def test_compare_schedules(windows) -> None:
 
 def test_epochs_to_within_1pct_of_known_curves(windows, monkeypatch) -> None:
     """Convergence speed: the first epoch whose validation loss is within 1% of the final one."""
-    import cryptexlab.schedule_experiments as se
+    import cryptexlab.stages.schedules as se
     from cryptexlab.params import SchedulerConfig
-    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.search.config import TrialConfig
     from cryptexlab.training import ExperimentResult
 
     losses = {"constant": [1.0, 0.5, 0.201, 0.203, 0.2],  # 0.201 <= 0.202: epoch 3, although epoch 4 is above
@@ -208,9 +210,9 @@ def test_epochs_to_within_1pct_of_known_curves(windows, monkeypatch) -> None:
 
 def test_best_or_default(tmp_path) -> None:
     from cryptexlab.params import SearchConfig
-    from cryptexlab.schedule_experiments import best_or_default
-    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.search.config import TrialConfig
     from cryptexlab.search.tuner import run_search
+    from cryptexlab.stages.schedules import best_or_default
     from fake_runner import fake_runner
 
     base = TrialConfig(DATA, TINY, FAST)
@@ -246,9 +248,9 @@ def test_channel_independent_mode_runs_and_scores_the_target(windows, ci_windows
 
 def test_channel_independent_predict_is_one_target_sample_per_window(windows, ci_windows) -> None:
     _, ci = ci_windows
-    net = training.build_model(ModelConfig(kind="drift"), ci)
+    net = build_model(ModelConfig(kind="drift"), ci)
     pred, target, last = predict(net, ci, ci.test)
-    ref_pred, ref_target, ref_last = predict(training.build_model(ModelConfig(kind="drift"), windows), windows,
+    ref_pred, ref_target, ref_last = predict(build_model(ModelConfig(kind="drift"), windows), windows,
                                              windows.test)
     assert pred.shape == target.shape == (ci.test.n_windows, 8)
     np.testing.assert_array_equal(target, ref_target)

@@ -16,10 +16,11 @@ from cryptexlab.params import (
     TrainConfig,
     config_key_problem,
     config_keys,
-    load_profile,
+    parameter_names,
 )
+from cryptexlab.profiles import load_profile
 from cryptexlab.search import spaces
-from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, apply, parameter_names
+from cryptexlab.search.config import InvalidConfiguration, TrialConfig, with_values
 
 
 def load(*overrides: str):
@@ -134,14 +135,14 @@ def test_set_dotted_adds_sections_and_refuses_to_descend_into_a_value() -> None:
 def test_overrides_and_spaces_set_dotted_keys_the_same_way() -> None:
     """``-p`` overrides and search spaces write a dotted key with one helper, so they agree on what it means."""
     profile = load("data.windows.seq_len=48", "train.scheduler.params.warmup_steps=3", "train.scheduler.kind=warmup")
-    config = apply(TrialConfig(DataConfig(), ModelConfig(), TrainConfig()),
+    config = with_values(TrialConfig(DataConfig(), ModelConfig(), TrainConfig()),
                    {"data.windows.seq_len": 48, "train.scheduler.kind": "warmup", "train.scheduler.params.warmup_steps": 3})
     assert config.data.windows.seq_len == profile.data.windows.seq_len == 48
     assert config.train.scheduler == profile.train.scheduler == SchedulerConfig(kind="warmup", params={"warmup_steps": 3})
     with pytest.raises(ParamsError, match=r"override 'model\.d_model\.x=1': model\.d_model is a value, not a section"):
         load("model.d_model.x=1")
     with pytest.raises(InvalidConfiguration, match=r"model\.d_model is a value, not a section, so model\.d_model\.x"):
-        apply(TrialConfig(DataConfig(), ModelConfig(d_model=8), TrainConfig()), {"model.d_model.x": 1})
+        with_values(TrialConfig(DataConfig(), ModelConfig(d_model=8), TrainConfig()), {"model.d_model.x": 1})
 
 
 def test_grid_key_that_is_no_configuration_key() -> None:
@@ -304,32 +305,32 @@ BASE = TrialConfig(DataConfig.model_validate({"synthetic": {"hours": 1500}, "win
 
 
 def test_switch_to_a_baseline_leaves_the_time_llm_fields_behind() -> None:
-    config = apply(BASE, {"model.kind": "dlinear"})
+    config = with_values(BASE, {"model.kind": "dlinear"})
     assert config.model.kind == "dlinear" and config.model.model_fields_set == {"kind"}
-    assert apply(BASE, {"model.kind": "timellm"}).model.d_model == 32  # a Time-LLM kind keeps them
+    assert with_values(BASE, {"model.kind": "timellm"}).model.d_model == 32  # a Time-LLM kind keeps them
 
 
 def test_sampled_time_llm_field_on_a_baseline_is_invalid() -> None:
     with pytest.raises(InvalidConfiguration, match=r"model: kind='dlinear' is a baseline and ignores the Time-LLM "
                                                    r"field\(s\) d_model=8"):
-        apply(BASE, {"model.kind": "dlinear", "model.d_model": 8})
+        with_values(BASE, {"model.kind": "dlinear", "model.d_model": 8})
 
 
 def test_sampled_loss_leaves_the_base_loss_parameters_behind() -> None:
-    assert apply(BASE, {"train.loss": "MSE"}).train.loss_params == {}
-    assert apply(BASE, {"train.loss": "ASYMMETRIC"}).train.loss_params == {"q": 0.6}
+    assert with_values(BASE, {"train.loss": "MSE"}).train.loss_params == {}
+    assert with_values(BASE, {"train.loss": "ASYMMETRIC"}).train.loss_params == {"q": 0.6}
 
 
 def test_unknown_key_is_an_invalid_configuration_not_a_key_error() -> None:
     with pytest.raises(InvalidConfiguration, match=r"data\.windowz: Extra inputs are not permitted"):
-        apply(BASE, {"data.windowz.seq_len": 16})
+        with_values(BASE, {"data.windowz.seq_len": 16})
     with pytest.raises(InvalidConfiguration, match=r"'foo\.x' must start with data\., model\. or train\."):
-        apply(BASE, {"foo.x": 1})
+        with_values(BASE, {"foo.x": 1})
 
 
 def test_apply_keeps_a_date_split() -> None:
     data = DataConfig.model_validate({"split": {"train_end": "2020-06-01", "val_end": "2020-09-01"}})
-    config = apply(TrialConfig(data, ModelConfig(), TrainConfig()), {"model.d_model": 8})
+    config = with_values(TrialConfig(data, ModelConfig(), TrainConfig()), {"model.d_model": 8})
     assert config.data.split.train_end == "2020-06-01" and config.model.d_model == 8
 
 

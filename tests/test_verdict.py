@@ -15,10 +15,12 @@ import torch
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.windows import refit_windows
 from cryptexlab.errors import PipelineError
-from cryptexlab.params import DataConfig, ModelConfig, VerdictNotebook, load_profile
-from cryptexlab.search.spaces import TrialConfig
-from cryptexlab.training import build_model, predict
-from cryptexlab.verdict import Forecast, _decide, judge
+from cryptexlab.models.build import build_model
+from cryptexlab.params import DataConfig, ModelConfig, VerdictNotebook
+from cryptexlab.profiles import load_profile
+from cryptexlab.search.config import TrialConfig
+from cryptexlab.stages.verdict import Forecast, _decide, judge
+from cryptexlab.training import predict
 
 SMALL = DataConfig.model_validate({"synthetic": {"hours": 1500}, "feature_set": "CRYPTEX_BASIC",
                                    "windows": {"seq_len": 32, "pred_len": 4}})

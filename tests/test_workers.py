@@ -22,7 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import SearchConfig
-from cryptexlab.search.recovery import claimed_trials, counts
+from cryptexlab.search.recovery import claimed_trials, trials_counted
 from cryptexlab.search.storage import Reconnect, StorageLost, safe_url, storage_for
 from cryptexlab.search.worker import join_spec, threads_for
 from postgres_server import PostgresServer
@@ -102,7 +102,7 @@ def finish(*procs: subprocess.Popen[str], timeout: float = 240) -> None:
 def check_study(storage: str, n_trials: int, killed: FrozenTrial, before: dict[int, dict]) -> FrozenTrial:
     """Exactly n_trials counted, none lost, none duplicated, the killed trial failed and retried once."""
     trials = load(storage).trials
-    assert len(counts(trials)) == n_trials
+    assert len(trials_counted(trials)) == n_trials
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) == n_trials  # every counted trial completed: none failed for another reason
     assert {t.number: t.params for t in complete if t.number in before} == before  # nothing lost
@@ -149,8 +149,9 @@ def test_two_workers_on_postgresql_lose_nothing_when_one_is_killed(tmp_path, pos
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
 def test_a_dead_worker_on_another_machine_is_found_by_its_heartbeat(tmp_path, postgres) -> None:
-    from cryptexlab.search.spaces import TrialConfig
-    from cryptexlab.search.tuner import open_study, run_search
+    from cryptexlab.search.config import TrialConfig
+    from cryptexlab.search.study import open_study
+    from cryptexlab.search.tuner import run_search
 
     base, search = join_spec("w", postgres.url, profile=profile(tmp_path, 3, epochs=5))
     storage = storage_for(search)[0]
@@ -166,7 +167,7 @@ def test_a_dead_worker_on_another_machine_is_found_by_its_heartbeat(tmp_path, po
     retry = [t for t in trials if t.system_attrs.get("failed_trial") == lost.number]
     assert len(retry) == 1 and retry[0].params == lost.params and retry[0].user_attrs["retry_of"] == lost.number
     assert "worker" in retry[0].user_attrs and retry[0].user_attrs["worker"]["host"] != "another-machine"
-    assert len(counts(trials)) == 3 and isinstance(base, TrialConfig)
+    assert len(trials_counted(trials)) == 3 and isinstance(base, TrialConfig)
 
 
 def test_workers_survive_a_postgresql_restart(tmp_path, postgres) -> None:
@@ -177,7 +178,7 @@ def test_workers_survive_a_postgresql_restart(tmp_path, postgres) -> None:
     postgres.restart()
     finish(a, b)
     trials = load(postgres.url).trials
-    assert len(counts(trials)) == 8
+    assert len(trials_counted(trials)) == 8
     assert {t.number: t.params for t in trials if t.number in before} == before
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len({t.params["train.learning_rate"] for t in complete}) == len(complete) == 8
@@ -224,7 +225,8 @@ def test_reconnect_waits_for_the_server_then_gives_up(postgres) -> None:
 
 
 def test_a_trial_started_after_the_budget_was_claimed_is_surplus_and_gives_its_retry_back(tmp_path) -> None:
-    from cryptexlab.search.tuner import TrialFailed, _within_budget
+    from cryptexlab.search.trial import TrialFailed
+    from cryptexlab.search.tuner import _within_budget
 
     search = SearchConfig(study_name="s", storage=str(tmp_path / "s.journal"), n_trials=2)
     study = optuna.create_study(study_name="s", storage=storage_for(search)[0])
@@ -237,7 +239,7 @@ def test_a_trial_started_after_the_budget_was_claimed_is_surplus_and_gives_its_r
     study.tell(late, state=TrialState.FAIL)
     waiting = study.get_trials(states=(TrialState.WAITING,))
     assert len(waiting) == 1 and waiting[0].user_attrs["retry_of"] == 0
-    assert counts(study.trials) == [] and late.number == 2
+    assert trials_counted(study.trials) == [] and late.number == 2
     assert [claimed_trials(study, before=k) for k in (0, 1, 2, 4)] == [0, 1, 2, 2]  # RUNNING claim, WAITING not
 
 
@@ -263,8 +265,8 @@ def test_worker_errors_name_the_fix(tmp_path) -> None:
     with pytest.raises(ParamsError, match=r"no study named 'w' in .*e.journal \(it holds none\); pass --profile"):
         join_spec("w", storage)
     join_spec("w", storage, profile=profile(tmp_path, 2))
-    from cryptexlab.search.spaces import TrialConfig
-    from cryptexlab.search.tuner import open_study
+    from cryptexlab.search.config import TrialConfig
+    from cryptexlab.search.study import open_study
 
     base, search = join_spec("w", storage, profile=profile(tmp_path, 2))
     open_study(base, search)
@@ -296,7 +298,7 @@ def test_threads_per_worker_and_settings() -> None:
 @pytest.mark.skipif(os.cpu_count() == 1, reason="needs two cores")
 def test_host_workers_set_the_torch_threads(tmp_path) -> None:
     code = ("import torch, cryptexlab.search.worker as w; from unittest import mock\n"
-            "with mock.patch('cryptexlab.search.tuner.run_search'), mock.patch.object(w, 'join_spec', "
+            "with mock.patch.object(w, 'run_search'), mock.patch.object(w, 'join_spec', "
             "return_value=(None, mock.MagicMock())):\n    w.run_worker('s', 'x', host_workers=2)\nprint(torch.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert int(out) == os.cpu_count() // 2

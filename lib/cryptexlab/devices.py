@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.memory import MIB
-from cryptexlab.search.recovery import pid_alive
+from cryptexlab.memory import MIB, backbone_facts, max_batch_size
+from cryptexlab.models.backbones import load_backbone
+from cryptexlab.processes import pid_alive
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,6 @@ def auto_batch_size(model: Any, seq_len: int, pred_len: int, free_mib: float, ma
     Raises:
         ParamsError: not even one window fits.
     """
-    from cryptexlab.memory import backbone_facts, max_batch_size
-    from cryptexlab.models.backbones import load_backbone
-
     facts = backbone_facts(load_backbone(model.llm_model, model.llm_layers))
     budget = (1 - margin) * free_mib * MIB
     batch = max_batch_size(budget, model, seq_len, pred_len, facts)

@@ -3,7 +3,7 @@
 Notebooks hand their headline figures to :func:`record_metrics`; ``run_all.py`` renders each
 executed notebook with nbconvert (:func:`render_html`) and writes ``index.html``
 (:func:`write_index`). Plotly figures draw offline because notebooks use the ``notebook``
-renderer, which embeds plotly.js once per page (see :func:`cryptexlab.notebook.setup`).
+renderer, which embeds plotly.js once per page (see :func:`cryptexlab.stages.notebook.setup`).
 """
 
 from __future__ import annotations

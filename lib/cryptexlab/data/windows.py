@@ -52,7 +52,7 @@ class WindowDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
 
     By default every window that lies wholly inside ``period``; ``starts`` (rows where the windows'
     inputs start, in time order) picks any subset instead, e.g. a cross-validation fold's windows
-    on both sides of a purged test block (:mod:`cryptexlab.data.folds`).
+    on both sides of a purged test block (:mod:`cryptexlab.cv.folds`).
     """
 
     def __init__(self, values: np.ndarray, period: Period, seq_len: int, pred_len: int,

@@ -5,9 +5,10 @@ the shared ``data`` section (which candles, which periods). Every key is checked
 anything runs: an unknown key, a wrong type or an out-of-range value is a
 :class:`~cryptexlab.errors.ParamsError` that names the key, the value, the rule and the file.
 So are the rules across keys and sections (a patch longer than the window, Time-LLM fields on
-a baseline, search names that are no configuration keys) and, in :func:`check_profile`, the
-ones that need the library: the loss and schedule parameters, the backbone (its name, width and
-depth, from its config alone) and the names a search enqueues.
+a baseline, search names that are no configuration keys). This package is the bottom layer: it
+imports nothing of the project but :mod:`cryptexlab.errors` and :mod:`cryptexlab.paths`, so a bad
+value is refused without importing torch. The checks that need the library (the loss and schedule
+parameters, the backbone, the names a search enqueues) run in :func:`cryptexlab.profiles.load_profile`.
 
 The schemas are the one source of the names they allow (feature sets, model kinds, search modes,
 ...): other modules and the command line read them with ``typing.get_args``.
@@ -24,12 +25,12 @@ module         what it holds
 ``_cv``        cross-validation settings (:class:`CVConfig`) and the ``03_cv`` section
 ``_search``    the ``02_search`` section (:class:`SearchConfig`) and the objectives' directions
 ``_profile``   :class:`Profile`, the notebook sections and the rules across sections
-``_checks``    :func:`check_profile`, the checks that need the library
-``_load``      :func:`load_profile`: YAML, overrides, readable errors
+``_space_names`` the trial parameter names of each search space (what ``enqueue`` may name)
+``_load``      :func:`parse_profile`: YAML, overrides, readable errors
 =============  ===============================================================================
 
 Example:
-    >>> profile = load_profile("smoke", overrides=["data.synthetic.hours=2000"])
+    >>> profile = parse_profile("smoke", overrides=["data.synthetic.hours=2000"])
     >>> profile.data.synthetic.hours
     2000
     >>> sorted(profile.notebook_parameters("01_data"))
@@ -38,7 +39,6 @@ Example:
 
 from cryptexlab.params._analysis import AnalysisNotebook
 from cryptexlab.params._base import Section
-from cryptexlab.params._checks import check_profile
 from cryptexlab.params._cv import CVConfig, CVKind, CVNotebook
 from cryptexlab.params._data import (
     FEATURE_FAMILIES,
@@ -53,7 +53,7 @@ from cryptexlab.params._data import (
     WindowConfig,
 )
 from cryptexlab.params._keys import SLICES, config_key_problem, config_keys, set_dotted
-from cryptexlab.params._load import available_profiles, load_profile, profile_path
+from cryptexlab.params._load import available_profiles, parse_profile, profile_path
 from cryptexlab.params._model import (
     TABULAR_KINDS,
     TIMELLM_FIELDS,
@@ -73,6 +73,8 @@ from cryptexlab.params._profile import (
     SchedulesNotebook,
 )
 from cryptexlab.params._search import (
+    API_METHODS,
+    API_METRICS,
     OBJECTIVE_DIRECTIONS,
     Objective,
     RayConfig,
@@ -81,6 +83,7 @@ from cryptexlab.params._search import (
     SearchMode,
     SearchParam,
 )
+from cryptexlab.params._space_names import FAMILY_PREFIX, SPACE_PARAMETERS, TABULAR_PARAMETERS, parameter_names
 from cryptexlab.params._train import (
     EVAL_WINDOWS_PER_TRAIN_WINDOW,
     LossName,
@@ -92,6 +95,12 @@ from cryptexlab.params._verdict import VerdictBaseline, VerdictNotebook
 
 __all__ = [
     "AnalysisNotebook",
+    "API_METHODS",
+    "API_METRICS",
+    "FAMILY_PREFIX",
+    "SPACE_PARAMETERS",
+    "TABULAR_PARAMETERS",
+    "parameter_names",
     "EVAL_WINDOWS_PER_TRAIN_WINDOW",
     "NOTEBOOK_SECTIONS",
     "OBJECTIVE_DIRECTIONS",
@@ -136,10 +145,9 @@ __all__ = [
     "TrainConfig",
     "WindowConfig",
     "available_profiles",
-    "check_profile",
     "config_key_problem",
     "config_keys",
-    "load_profile",
+    "parse_profile",
     "profile_path",
     "set_dotted",
 ]

@@ -1,17 +1,21 @@
-"""Loading a profile: YAML, ``-p`` overrides, validation, and errors that name key, value, rule and file."""
+"""Parsing a profile: YAML, ``-p`` overrides, schema validation, and errors that name key, value, rule and file.
+
+The checks that need the library (losses, schedules, backbones, enqueued names) run after this, in
+:func:`cryptexlab.profiles.load_profile`; parsing alone imports nothing heavier than pydantic and YAML.
+"""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin, overload
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params._checks import check_profile
 from cryptexlab.params._keys import set_dotted
+from cryptexlab.params._model import kind_fields
 from cryptexlab.params._profile import NOTEBOOK_SECTIONS, Profile
 from cryptexlab.paths import PARAMS_DIR, resolve
 
@@ -36,26 +40,47 @@ def profile_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def load_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Profile:
-    """Load, override and validate a profile.
+@overload
+def parse_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                  with_source: Literal[False] = False) -> Profile: ...
+
+
+@overload
+def parse_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = (), *,
+                  with_source: Literal[True]) -> tuple[Profile, str]: ...
+
+
+def parse_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                  with_source: bool = False) -> Profile | tuple[Profile, str]:
+    """Read, override and validate a profile against the schemas (keys, types, ranges, rules across sections).
+
+    This is the fast half of :func:`cryptexlab.profiles.load_profile`, which also runs the checks that need
+    the library; a run loads with that one.
 
     Args:
         name_or_path: A profile name in ``params/`` (``"quick"``) or a YAML path.
         overrides: ``"dotted.key=value"`` strings; values are parsed as YAML scalars.
+        with_source: Also return the source line the errors name (the file, with its ``-p`` overrides).
 
     Raises:
         ParamsError: naming the file or override, the key, the value and the rule.
+
+    Example:
+        >>> parse_profile("smoke", overrides=["data.synthetic.hours=2000"]).data.synthetic.hours
+        2000
     """
     path = profile_path(name_or_path)
     raw = _read_yaml(path)
-    profile = _validate(raw, source=str(path))
-    if not overrides:
-        return profile
-    merged = copy.deepcopy(raw)
-    for item in overrides:
-        _apply_override(merged, item)
-    _drop_unused_model_fields(merged, raw, overrides)
-    return _validate(merged, source=f"{path} with -p {' -p '.join(overrides)}")
+    source = str(path)
+    profile = _validate(raw, source=source)
+    if overrides:
+        merged = copy.deepcopy(raw)
+        for item in overrides:
+            _apply_override(merged, item)
+        _drop_unused_model_fields(merged, raw, overrides)
+        source = f"{path} with -p {' -p '.join(overrides)}"
+        profile = _validate(merged, source=source)
+    return (profile, source) if with_source else profile
 
 
 def _drop_unused_model_fields(merged: dict[str, Any], raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
@@ -66,8 +91,6 @@ def _drop_unused_model_fields(merged: dict[str, Any], raw: dict[str, Any], overr
     model, before = merged.get("model"), raw.get("model")
     if not isinstance(model, dict) or not isinstance(before, dict) or model.get("kind") == before.get("kind"):
         return
-    from cryptexlab.params._model import kind_fields
-
     named = {item.partition("=")[0].strip().split(".")[1] for item in overrides
              if item.partition("=")[0].strip().startswith("model.")}
     for name in [n for n in model if n not in kind_fields(str(model.get("kind"))) and n not in named]:
@@ -113,7 +136,6 @@ def _validate(raw: dict[str, Any], source: str) -> Profile:
             f"{source}: section(s) {stray} are set but those notebooks are not in "
             f"notebooks={profile.notebooks}; add them to notebooks or remove the sections"
         )
-    check_profile(profile, source)
     return profile
 
 

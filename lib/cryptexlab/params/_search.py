@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -157,3 +157,12 @@ class SearchConfig(Section):
                     raise ValueError(f"{where}, but {key} takes only {earlier[key].choices}, so {p.name} would "
                                      "never be sampled; condition on one of those values")
             earlier[p.name] = p
+
+
+#: The method names of the Python API (:mod:`cryptexlab.search.api`) -> the profile's ``02_search.method``:
+#: each sampler by its own name, and ``optuna`` for TPE (Optuna's default). ``cryptexlab optimize --method``
+#: takes the same names.
+API_METHODS: dict[str, str] = {**{m: m for m in get_args(SearchMethod)}, "optuna": "tpe"}
+#: The Python API's metric names -> the objectives they select.
+API_METRICS = {"mae": "val_mae", "mse": "val_mse", "mape": "val_mape", "directional_accuracy": "val_directional_accuracy",
+               "sharpe_ratio": "val_sharpe", "sharpe": "val_sharpe", "training_time": "train_seconds"}

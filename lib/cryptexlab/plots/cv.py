@@ -6,18 +6,34 @@ Example:
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from cryptexlab.crossval import CrossValidator
+from cryptexlab.cv.folds import Development, Splitter
+
+
+class FoldLayout(Protocol):
+    """What the fold figures read of a cross-validator (:class:`cryptexlab.cv.validator.CrossValidator` is one):
+    the development period, the splitter and its folds, nothing that trains."""
+
+    @property
+    def dev(self) -> Development: ...
+
+    @property
+    def splitter(self) -> Splitter: ...
+
+    @property
+    def splits(self) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 #: Colours of the parts of a fold.
 PARTS = {"train": "#1f77b4", "purge": "#bdbdbd", "test": "#ff7f0e", "embargo": "#d62728", "unused": "#f2f2f2"}
 
 
-def fold_parts(validator: CrossValidator) -> pd.DataFrame:
+def fold_parts(validator: FoldLayout) -> pd.DataFrame:
     """Each fold cut into runs of window starts: train, purge (the windows left out beside a test block,
     on the sides where training windows lie), test, embargo (after the purge) and unused, with times."""
     dev = validator.dev
@@ -41,7 +57,7 @@ def fold_parts(validator: CrossValidator) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fold_diagram(validator: CrossValidator) -> go.Figure:
+def fold_diagram(validator: FoldLayout) -> go.Figure:
     """Gantt chart of the folds over the development period (by each window's first bar)."""
     parts = fold_parts(validator)
     parts = parts[parts["part"] != "unused"]

@@ -1,7 +1,8 @@
-"""Feature importance of a tabular model (02_search): LightGBM's gain beside the permutation importance.
+"""The feature-importance figure of a tabular model (02_search): LightGBM's gain beside the permutation importance.
+
+It draws the table that :func:`cryptexlab.stages.search_report.best_trial_importance` computes.
 
 Example:
-    >>> table = best_trial_importance(config.data, config.model, config.train, windows)  # doctest: +SKIP
     >>> importance_figure(table).show()  # doctest: +SKIP
 """
 
@@ -10,42 +11,6 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-
-from cryptexlab.data.windows import Windows
-from cryptexlab.errors import ParamsError
-from cryptexlab.params import TABULAR_KINDS, DataConfig, ModelConfig, TrainConfig
-
-
-def best_trial_importance(data: DataConfig, model: ModelConfig, train: TrainConfig, windows: Windows,
-                          repeats: int = 5) -> pd.DataFrame:
-    """Refit a tabular configuration on its training windows (seconds) and rank its inputs on the
-    validation windows of its evaluation budget (:func:`cryptexlab.models.tabular.importance`).
-
-    Raises:
-        ParamsError: the model is not a tabular kind (Time-LLM has no per-column importance here).
-    """
-    from cryptexlab.models import tabular
-    from cryptexlab.training import return_zero, run_experiment, validation_budget
-
-    if model.kind not in TABULAR_KINDS:
-        raise ParamsError(f"feature importance is computed for the tabular kinds {', '.join(TABULAR_KINDS)}, "
-                          f"not model.kind={model.kind}")
-    result = run_experiment(data, model, train, windows=windows, evaluate_test=False)
-    val_set = validation_budget(windows, train).subset(windows.val.target_samples())
-    val = tabular.make_table(windows, val_set, model.tabular.lags, return_zero(windows))
-    return tabular.importance(result.fitted, val, seed=train.seed, repeats=repeats)
-
-
-def importance_finding(table: pd.DataFrame, kind: str) -> str:
-    """One sentence: the top input, its share of the MAE, and how many inputs matter at all."""
-    top = table.iloc[0]
-    clear = int((table["permutation"] > 2 * table["permutation_std"].clip(lower=1e-12)).sum())
-    gain_top = table.loc[table["gain"].idxmax(), "feature"]
-    return (f"**Feature importance ({kind}, validation windows).** Shuffling `{top['feature']}` raises the validation "
-            f"MAE by {top['mae_increase_pct']:.2f}%, the most of the {len(table)} inputs; {clear} of them raise it by "
-            f"more than twice their spread over the shuffles. The largest {'gain' if kind == 'lightgbm' else 'coefficient'}"
-            f" is `{gain_top}`" + (" (the same input)." if gain_top == top["feature"] else
-                                   " (gain counts splits on training data, permutation what they are worth on validation)."))
 
 
 def importance_figure(table: pd.DataFrame, top: int = 20) -> go.Figure:

@@ -21,27 +21,24 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal
 
+import pandas as pd
+
+from cryptexlab.cv.validator import cross_validator
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import OBJECTIVE_DIRECTIONS, CVConfig, CVKind, DataConfig, SearchMethod, load_profile
+from cryptexlab.params import API_METHODS, API_METRICS, OBJECTIVE_DIRECTIONS, CVConfig, CVKind, DataConfig
+from cryptexlab.profiles import load_profile
+from cryptexlab.search.config import TrialConfig, with_values
+from cryptexlab.search.tuner import SearchResult, run_search
+from cryptexlab.training import run_experiment
 
-if TYPE_CHECKING:
-    from cryptexlab.search.tuner import SearchResult
-
-#: The seed's method names -> the profile's ``02_search.method``: each sampler by its own name, and
-#: ``optuna`` for TPE (Optuna's default). The command line's ``--method`` takes the same names.
-METHODS: dict[str, str] = {**{m: m for m in get_args(SearchMethod)}, "optuna": "tpe"}
-METRICS = {"mae": "val_mae", "mse": "val_mse", "mape": "val_mape", "directional_accuracy": "val_directional_accuracy",
-           "sharpe_ratio": "val_sharpe", "sharpe": "val_sharpe", "training_time": "train_seconds"}
-
+#: Re-exported: the method and metric names of the Python API (:mod:`cryptexlab.params`).
+METHODS, METRICS = API_METHODS, API_METRICS
 
 def optimize(mode: str, *, datasets: list[str] | None = None, overrides: list[str] | tuple[str, ...] = (),
              show_progress_bar: bool = True) -> dict[str, Any]:
     """Run the mode's profile (one study per dataset); returns best parameters, value, studies."""
-    from cryptexlab.search.spaces import TrialConfig
-    from cryptexlab.search.tuner import run_search  # here: the command line reads METHODS without torch
-
     profile = load_profile(mode, overrides=list(overrides))
     results: dict[str, SearchResult] = {}
     for dataset in datasets or [profile.data.feature_set]:
@@ -84,19 +81,13 @@ def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_li
 
     Returns:
         ``ranking`` (a DataFrame, best first: parameters, CV mean, interval, std, random walk, ratio,
-        per-fold scores), ``results`` (the :class:`~cryptexlab.crossval.CVResult` of each configuration, in the
+        per-fold scores), ``results`` (the :class:`~cryptexlab.cv.validator.CVResult` of each configuration, in the
         order given), ``best_parameters`` and ``best_value``.
 
     Raises:
         ParamsError: an empty list, a key that is no configuration key, an invalid combination, or
             splits that do not fit the data, before anything is trained.
     """
-    import pandas as pd
-
-    from cryptexlab.crossval import cross_validator
-    from cryptexlab.search.spaces import TrialConfig, apply
-    from cryptexlab.training import run_experiment
-
     if not parameters_list:
         raise ParamsError("quick_cv_hpo needs at least one configuration in parameters_list, e.g. "
                           "[{'train.learning_rate': 1e-3}]; {} is the profile's own configuration")
@@ -108,7 +99,7 @@ def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_li
     else:
         data_config = DataConfig.model_validate({**base_profile.data.model_dump(), "path": str(Path(data).resolve())})
     base = TrialConfig(data_config, base_profile.model, base_profile.train)
-    configs = [apply(base, dict(params)) for params in parameters_list]  # every combination checked first
+    configs = [with_values(base, dict(params)) for params in parameters_list]  # every combination checked first
     cv = CVConfig(kind=cv_kind, n_splits=cv_splits)
     validators = [cross_validator(c.data, cv, objective) for c in configs]  # every split checked before training
     results = [v.run(c.model, c.train, runner=runner or run_experiment) for v, c in zip(validators, configs, strict=True)]

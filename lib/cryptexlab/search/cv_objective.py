@@ -1,8 +1,8 @@
 """A search trial scored by cross-validation, pruned after each fold.
 
 With ``search.cv`` set, every trial trains one model per fold in fold order
-(:class:`cryptexlab.crossval.CrossValidator`; the folds are built once per data specification
-(:func:`cryptexlab.crossval.cross_validator`) and shared by every trial, so step k means the same fold for all of them). After fold k the
+(:class:`cryptexlab.cv.validator.CrossValidator`; the folds are built once per data specification
+(:func:`cryptexlab.cv.validator.cross_validator`) and shared by every trial, so step k means the same fold for all of them). After fold k the
 trial reports to Optuna at step k:
 
 * ``median`` (and the other pruners but Wilcoxon): the running mean of the fold scores so far,
@@ -24,22 +24,17 @@ best score and saves in fold trainings.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import optuna
 
-from cryptexlab.crossval import CVResult, cross_validator
+from cryptexlab.cv.validator import CVResult, cross_validator
 from cryptexlab.params import SearchConfig
-from cryptexlab.search.spaces import TrialConfig
-
-if TYPE_CHECKING:
-    from cryptexlab.search.tuner import Evaluator, Runner
+from cryptexlab.search.config import TrialConfig
+from cryptexlab.search.trial import Evaluator, fail
+from cryptexlab.training import Runner
 
 
 def cv_evaluator(search: SearchConfig, runner: Runner) -> Evaluator:
-    """The evaluator of :func:`cryptexlab.search.tuner.make_objective` for a cross-validated search."""
-    from cryptexlab.search.tuner import fail
-
+    """The evaluator of :func:`cryptexlab.search.objective.make_objective` for a cross-validated search."""
     assert search.cv is not None
     cv, objective = search.cv, search.objectives[0]
 

@@ -16,7 +16,7 @@
   (an ASHA stop is PRUNED). 02_search, 05_analysis and the verdict read it like any other study,
   and an interrupted run keeps what finished.
 
-Inside a Ray trial the objective of :func:`cryptexlab.search.tuner.make_objective` runs on a
+Inside a Ray trial the objective of :func:`cryptexlab.search.objective.make_objective` runs on a
 :class:`RayTrial`: Optuna's ``FixedTrial`` holding the sampled values, which forwards each report
 to Ray and keeps the attributes for the study.
 """
@@ -30,7 +30,7 @@ import os
 import tempfile
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 import optuna
@@ -39,10 +39,12 @@ from optuna.trial import TrialState
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.params import OBJECTIVE_DIRECTIONS, SearchConfig
-from cryptexlab.search.spaces import InvalidConfiguration, TrialConfig, space_for
-
-if TYPE_CHECKING:
-    from cryptexlab.search.tuner import Runner
+from cryptexlab.search.config import InvalidConfiguration, TrialConfig
+from cryptexlab.search.objective import make_objective
+from cryptexlab.search.samplers import make_sampler
+from cryptexlab.search.spaces import space_for
+from cryptexlab.search.trial import TrialFailed
+from cryptexlab.training import Runner
 
 # Read by Ray when it is imported: with _node_ip_address="127.0.0.1" a local Ray then stays on loopback (else it
 # binds to the machine's external address); no TensorBoard/CSV files (the study holds everything); the old output.
@@ -78,8 +80,6 @@ def run_ray_trials(study: optuna.Study, base: TrialConfig, search: SearchConfig,
                    show_progress_bar: bool = True) -> None:
     """Run ``n`` more trials of ``study`` through Ray Tune (see the module's description; called by
     :func:`cryptexlab.search.tuner.run_search` for ``method: ray``)."""
-    from cryptexlab.search.tuner import make_sampler
-
     try:
         import ray
     except ImportError:
@@ -163,8 +163,6 @@ def _trainable(config: dict[str, Any], *, base: TrialConfig, search: SearchConfi
     """One Ray trial: the workbench's objective on the sampled values; the last report holds the outcome."""
     import torch
     from ray import tune
-
-    from cryptexlab.search.tuner import TrialFailed, make_objective
 
     torch.set_num_threads(search.ray.cpus_per_trial)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

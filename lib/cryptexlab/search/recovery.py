@@ -21,6 +21,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from cryptexlab.errors import ParamsError
+from cryptexlab.processes import pid_alive
 
 #: Seconds after which a RUNNING trial that no worker has marked as its own (user attribute ``worker``,
 #: written within milliseconds of its start) is an orphan: its process died between creating it and
@@ -96,7 +97,7 @@ def recover_stale_trials(study: optuna.Study, storage: optuna.storages.BaseStora
 UNCOUNTED = ("stale", "surplus")
 
 
-def counts(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+def trials_counted(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     """The finished trials among ``trials`` that count towards n_trials.
 
     A failure counts unless its reason is in :data:`UNCOUNTED` or a later trial retries it (Optuna's
@@ -109,8 +110,8 @@ def counts(trials: list[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def finished_trials(study: optuna.Study) -> int:
-    """Trials that count towards n_trials (:func:`counts`)."""
-    return len(counts(study.get_trials(deepcopy=False)))
+    """Trials that count towards n_trials (:func:`trials_counted`)."""
+    return len(trials_counted(study.get_trials(deepcopy=False)))
 
 
 def claimed_trials(study: optuna.Study, before: int | None = None) -> int:
@@ -118,7 +119,7 @@ def claimed_trials(study: optuna.Study, before: int | None = None) -> int:
     trials = study.get_trials(deepcopy=False)
     if before is not None:
         trials = [t for t in trials if t.number < before]
-    return len(counts(trials)) + sum(1 for t in trials if t.state == TrialState.RUNNING)
+    return len(trials_counted(trials)) + sum(1 for t in trials if t.state == TrialState.RUNNING)
 
 
 def running_elsewhere(study: optuna.Study, heartbeat: bool) -> list[int]:
@@ -142,16 +143,3 @@ def ranked_trials(study: optuna.Study) -> list[FrozenTrial]:
             if t.values is not None and len(t.values) == 1]
     sign = 1.0 if study.directions[0].name == "MINIMIZE" else -1.0
     return sorted(done, key=lambda t: sign * float(t.values[0]))
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this host."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -5,7 +5,7 @@ overrides the keys it samples. Conditional parameters exist only where they mean
 ``stride`` is sampled up to the sampled ``patch_len``; ``patch_len`` only among values that fit
 ``seq_len``; ``activation`` only when the head has more than one layer; a schedule's parameter
 only for the schedule that has it. Anything still invalid is rejected by the configuration's own
-validation (:class:`InvalidConfiguration`, recorded as the trial's failure reason) and never trained.
+validation (:class:`~cryptexlab.search.config.InvalidConfiguration`, recorded as the trial's failure reason) and never trained.
 
 ===============  ====  ===========================================================================
 space            size  parameters
@@ -39,153 +39,21 @@ Example:
     8
 """
 
+
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
-from pydantic import ValidationError
 
+from cryptexlab.data.features import FEATURE_SETS
+from cryptexlab.data.synthetic import has_exog
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import (
-    FEATURE_FAMILIES,
-    SLICES,
-    TABULAR_KINDS,
-    TIMELLM_KINDS,
-    DataConfig,
-    ModelConfig,
-    SearchConfig,
-    SearchParam,
-    TrainConfig,
-    kind_fields,
-    set_dotted,
-)
-
-
-class InvalidConfiguration(ParamsError):
-    """A sampled combination that the configuration rules reject (never trained)."""
-
-
-@dataclass(frozen=True)
-class TrialConfig:
-    """The three configuration slices one trial trains with."""
-
-    data: DataConfig
-    model: ModelConfig
-    train: TrainConfig
-
-    @classmethod
-    def default(cls) -> TrialConfig:
-        """Defaults of every slice."""
-        return cls(DataConfig(), ModelConfig(), TrainConfig())
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> TrialConfig:
-        """Validate a configuration given as plain data: what :meth:`to_dict` returns, or a notebook's
-        ``data``, ``model`` and ``train`` parameters.
-
-        Example:
-            >>> TrialConfig.from_dict({"data": {}, "model": {"kind": "dlinear"}, "train": {"epochs": 2}}).train.epochs
-            2
-
-        Raises:
-            ParamsError: the keys are not exactly data, model and train.
-            pydantic.ValidationError: a slice breaks its schema's rules.
-        """
-        if set(doc) != set(SLICES):
-            raise ParamsError(f"a trial configuration has the keys {', '.join(SLICES)}, but got {sorted(doc)}")
-        return cls(DataConfig.model_validate(doc["data"]), ModelConfig.model_validate(doc["model"]),
-                   TrainConfig.model_validate(doc["train"]))
-
-    @classmethod
-    def from_trial(cls, trial: FrozenTrial) -> TrialConfig:
-        """The configuration a trial trained with, rebuilt from its ``config`` user attribute.
-
-        Raises:
-            ParamsError: the trial has no configuration (it failed before one was sampled).
-        """
-        if "config" not in trial.user_attrs:
-            reason = trial.user_attrs.get("failure_reason", "none recorded")
-            raise ParamsError(f"trial {trial.number} has no 'config' user attribute (failure reason: {reason}); "
-                              "only trials whose configuration was sampled can be rebuilt, e.g. completed ones")
-        return cls.from_dict(trial.user_attrs["config"])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The full configuration as plain data."""
-        return {"data": self.data.model_dump(), "model": self.model.model_dump(), "train": self.train.model_dump()}
-
-    def describe(self) -> str:
-        """One line a person reads (optuna-dashboard shows it as the trial's ``configuration`` attribute;
-        the full ``config`` attribute is cut there at 1,024 characters).
-
-        Example:
-            >>> TrialConfig.default().describe()
-            'timellm (MINILM, 2 LLM layers, d_model 16, d_ff 32, 8 heads, patch 16/8) | CRYPTEX_BASIC, 96 -> 24 bars | MSE, lr 0.001, constant, 3 epochs, batch 32'
-        """
-        m, w, t = self.model, self.data.windows, self.train
-        if m.kind in TABULAR_KINDS:
-            tab = m.tabular
-            model = (f"ridge (alpha {tab.alpha:.3g}, lags {tab.lags})" if m.kind == "ridge" else
-                     f"lightgbm ({tab.num_leaves} leaves, lr {tab.learning_rate:.3g}, {tab.n_estimators} trees, "
-                     f"lags {tab.lags})")
-        elif m.kind in TIMELLM_KINDS:
-            model = (f"{m.kind}{' + covariates' if m.covariates else ''} ({m.llm_model}, {m.llm_layers} LLM layers, "
-                     f"d_model {m.d_model}, d_ff {m.d_ff}, {m.n_heads} heads, patch {m.patch_len}/{m.stride})")
-        else:
-            model = m.kind
-        families = f" ({', '.join(self.data.feature_families)})" if self.data.feature_families is not None else ""
-        return (f"{model} | {self.data.feature_set}{families}, {w.seq_len} -> {w.pred_len} bars | {t.loss}, "
-                f"lr {t.learning_rate:.3g}, {t.scheduler.kind}, {t.epochs} epochs, batch {t.batch_size}")
-
-    def fingerprint(self) -> str:
-        """Hash of the data source and window specification (trials are comparable when equal)."""
-        spec = {k: v for k, v in self.data.model_dump().items()}
-        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
+from cryptexlab.params import FAMILY_PREFIX, FEATURE_FAMILIES, TABULAR_KINDS, SearchConfig, SearchParam
+from cryptexlab.search.config import TrialConfig, with_values
 
 Space = Callable[[optuna.Trial, TrialConfig, SearchConfig], TrialConfig]
-
-
-def apply(base: TrialConfig, values: dict[str, Any]) -> TrialConfig:
-    """Set dotted keys (``model.d_model``) on a copy of ``base`` and validate.
-
-    The copy keeps which keys ``base`` set explicitly (rules such as "a date split takes no
-    shares" depend on it). A baseline kind keeps none of the base's Time-LLM fields (they would
-    be refused), and a sampled loss none of the base loss's ``loss_params``.
-
-    Raises:
-        InvalidConfiguration: naming the rule that the combination breaks.
-    """
-    doc = {"data": base.data.model_dump(exclude_unset=True), "model": base.model.model_dump(exclude_unset=True),
-           "train": base.train.model_dump(exclude_unset=True)}
-    for key, value in values.items():
-        if key.split(".")[0] not in doc:
-            raise InvalidConfiguration(f"invalid combination {values}: {key!r} must start with data., model. or train.")
-        try:
-            set_dotted(doc, key, value)
-        except ParamsError as exc:
-            raise InvalidConfiguration(f"invalid combination {values}: {exc}") from None
-    kept = set(kind_fields(doc["model"].get("kind", ModelConfig().kind)))
-    for name in set(ModelConfig.model_fields) - kept - {k.removeprefix("model.").split(".")[0] for k in values}:
-        doc["model"].pop(name, None)
-    if doc["train"].get("loss", base.train.loss) != base.train.loss and "train.loss_params" not in values:
-        doc["train"].pop("loss_params", None)
-    slices: dict[str, Any] = {}
-    rules: list[str] = []
-    for name, schema in SLICES.items():
-        try:
-            slices[name] = schema.model_validate(doc[name])
-        except ValidationError as exc:
-            rules += [f"{'.'.join(map(str, (name, *e['loc'])))}: {e['msg'].removeprefix('Value error, ')}"
-                      for e in exc.errors()]
-    if rules:
-        raise InvalidConfiguration(f"invalid combination {values}: {'; '.join(rules)}")
-    return TrialConfig(slices["data"], slices["model"], slices["train"])
 
 
 def _patch(trial: optuna.Trial, seq_len: int) -> dict[str, Any]:
@@ -233,9 +101,6 @@ def _training(trial: optuna.Trial) -> dict[str, Any]:
 
 
 def _feature_set(trial: optuna.Trial, base: TrialConfig) -> dict[str, Any]:
-    from cryptexlab.data.features import FEATURE_SETS
-    from cryptexlab.data.synthetic import has_exog
-
     external = bool(base.data.external) or (base.data.path is None and has_exog(base.data.synthetic.kind))
     choices = [f for f in FEATURE_SETS if external or f != "CRYPTEX_EXTERNAL"]
     v: dict[str, Any] = {"data.feature_set": trial.suggest_categorical("data.feature_set", choices)}
@@ -264,7 +129,7 @@ def tabular(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> Tri
     v[t + "lags"] = trial.suggest_int(t + "lags", 0, min(6, base.data.windows.seq_len - 1))
     if search.mode == "comprehensive":
         v.update(_feature_set(trial, base))
-    return apply(base, v)
+    return with_values(base, v)
 
 
 def quick(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
@@ -279,21 +144,21 @@ def quick(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> Trial
     }
     v.update(_patch(trial, base.data.windows.seq_len))
     v["model.dropout"] = trial.suggest_float("model.dropout", 0.0, 0.3)
-    return apply(base, v)
+    return with_values(base, v)
 
 
 def architecture(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
     """Ten model-structure parameters (a tabular kind: its own space)."""
     if base.model.kind in TABULAR_KINDS:
         return tabular(trial, base, search)
-    return apply(base, _architecture(trial, base.data.windows.seq_len))
+    return with_values(base, _architecture(trial, base.data.windows.seq_len))
 
 
 def training(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
     """Eight optimisation parameters (a tabular kind: its own space)."""
     if base.model.kind in TABULAR_KINDS:
         return tabular(trial, base, search)
-    return apply(base, _training(trial))
+    return with_values(base, _training(trial))
 
 
 def comprehensive(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
@@ -311,7 +176,7 @@ def comprehensive(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) 
     v.update(_training(trial))
     if base.model.covariates:
         v.update(_feature_set(trial, base))
-    return apply(base, v)
+    return with_values(base, v)
 
 
 def custom(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> TrialConfig:
@@ -321,7 +186,7 @@ def custom(trial: optuna.Trial, base: TrialConfig, search: SearchConfig) -> Tria
         if any(values.get(k) != want for k, want in p.condition.items()):
             continue
         values[p.name] = _suggest(trial, p)
-    return apply(base, values)
+    return with_values(base, values)
 
 
 def _suggest(trial: optuna.Trial, p: SearchParam) -> Any:
@@ -332,56 +197,6 @@ def _suggest(trial: optuna.Trial, p: SearchParam) -> Any:
     if p.type == "int":
         return trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)
     return trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
-
-
-#: Trial parameter ``data.feature_family.trend`` (True/False) and so on: whether CRYPTEX_ENHANCED keeps the family.
-FAMILY_PREFIX = "data.feature_family."
-_FEATURE_SET = ("data.feature_set", *(FAMILY_PREFIX + f for f in FEATURE_FAMILIES))
-#: Parameter names of the fixed spaces (every branch): what ``search.enqueue`` may name.
-_QUICK = ("train.learning_rate", "model.d_model", "model.d_ff", "model.n_heads", "model.patch_len", "model.stride",
-          "model.dropout")
-_ARCHITECTURE = ("model.d_model", "model.d_ff", "model.n_heads", "model.e_layers", "model.d_layers",
-                 "model.activation", "model.dropout", "model.patch_len", "model.stride", "model.llm_layers")
-_TRAINING = ("train.learning_rate", "train.batch_size", "train.epochs", "train.scheduler.kind",
-             "train.scheduler.warmup_fraction", "train.scheduler.T_0", "train.scheduler.amplitude", "train.loss",
-             "train.weight_decay", "train.grad_clip")
-_TABULAR = tuple(f"model.tabular.{n}" for n in ("alpha", "num_leaves", "learning_rate", "n_estimators",
-                                                 "min_child_samples", "feature_fraction", "bagging_fraction",
-                                                 "lambda_l1", "lambda_l2", "lags"))
-#: The Time-LLM kinds' names (the tabular kinds': ``TABULAR_PARAMETERS``, plus data.feature_set in comprehensive).
-SPACE_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "quick": _QUICK,
-    "architecture": _ARCHITECTURE,
-    "training": _TRAINING,
-    "comprehensive": ("data.windows.seq_len", "model.llm_model", "model.num_tokens", *_ARCHITECTURE, *_TRAINING),
-}
-TABULAR_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "lightgbm": tuple(n for n in _TABULAR if not n.endswith(".alpha")),
-    "ridge": ("model.tabular.alpha", "model.tabular.lags"),
-}
-
-
-def parameter_names(search: SearchConfig, model: ModelConfig | None = None) -> set[str]:
-    """Every trial parameter name the search's space can suggest for the model (default: Time-LLM) (the keys
-    ``search.enqueue`` may use).
-
-    Example:
-        >>> sorted(parameter_names(SearchConfig(method="grid", grid={"model.d_model": [8, 16]})))
-        ['model.d_model']
-    """
-    if search.method == "grid":
-        return set(search.grid)
-    if search.mode == "custom":
-        return {p.name for p in search.custom}
-    model = model or ModelConfig()
-    if model.kind in TABULAR_KINDS:
-        return set(TABULAR_PARAMETERS[model.kind]) | (set(_FEATURE_SET) if search.mode == "comprehensive" else set())
-    names = set(SPACE_PARAMETERS[search.mode])
-    if search.mode == "comprehensive" and search.pred_len_choices:
-        names.add("data.windows.pred_len")
-    if search.mode == "comprehensive" and model.covariates:
-        names |= set(_FEATURE_SET)
-    return names
 
 
 SPACES: dict[str, Space] = {"quick": quick, "architecture": architecture, "training": training,

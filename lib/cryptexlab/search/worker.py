@@ -20,16 +20,16 @@ import os
 import socket
 import zlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import optuna
+import torch
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import SearchConfig, load_profile
-
-if TYPE_CHECKING:
-    from cryptexlab.search.spaces import TrialConfig
-    from cryptexlab.search.tuner import SearchResult
+from cryptexlab.params import SearchConfig
+from cryptexlab.profiles import load_profile
+from cryptexlab.search.config import TrialConfig
+from cryptexlab.search.storage import storage_for
+from cryptexlab.search.tuner import SearchResult, run_search
 
 
 def threads_for(host_workers: int, cores: int | None = None) -> int:
@@ -66,9 +66,6 @@ def join_spec(study: str, storage: str, *, n_trials: int | None = None, profile:
         ParamsError: the study does not exist and no profile was given; it exists and a profile
             or overrides were given as well (they would not apply); it holds no stored configuration.
     """
-    from cryptexlab.search.spaces import TrialConfig
-    from cryptexlab.search.storage import storage_for
-
     fixed = {"study_name": study, "storage": storage,
              **({"n_trials": n_trials} if n_trials is not None else {}),
              **({"storage_timeout_s": storage_timeout_s} if storage_timeout_s is not None else {})}
@@ -94,10 +91,6 @@ def run_worker(study: str, storage: str, *, n_trials: int | None = None, profile
                overrides: Sequence[str] = (), host_workers: int = 1, threads: int | None = None,
                storage_timeout_s: float | None = None, show_progress_bar: bool = True) -> SearchResult:
     """Join ``study`` and run its trials until it holds ``n_trials`` (:func:`join_spec`, :func:`threads_for`)."""
-    import torch
-
-    from cryptexlab.search.tuner import run_search
-
     torch.set_num_threads(threads or threads_for(host_workers))
     base, search = join_spec(study, storage, n_trials=n_trials, profile=profile, overrides=overrides,
                              storage_timeout_s=storage_timeout_s)

@@ -30,8 +30,8 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.tsa.stattools import diebold_mariano_test
 
-from cryptexlab.bootstrap import percentile_interval, replicate
 from cryptexlab.errors import ParamsError
+from cryptexlab.stats.bootstrap import percentile_interval, replicate
 
 LOSSES = ("mae", "mse")
 

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from arch.bootstrap import MCS, SPA, StepM
 
-from cryptexlab.bootstrap import block_length
 from cryptexlab.errors import ParamsError
 from cryptexlab.stats.accuracy import TestResult
+from cryptexlab.stats.bootstrap import block_length
 
 
 @dataclass(frozen=True)

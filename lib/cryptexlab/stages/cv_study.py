@@ -28,11 +28,13 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from cryptexlab.crossval import CrossValidator, cross_validator
+from cryptexlab.cv.validator import CrossValidator, cross_validator
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import CVConfig, CVNotebook, Objective, SearchConfig, SearchMode
+from cryptexlab.params import CVConfig, CVNotebook, Objective, SearchConfig, SearchMode, parameter_names
+from cryptexlab.search.config import TrialConfig, with_values
 from cryptexlab.search.recovery import ranked_trials
-from cryptexlab.search.spaces import TrialConfig, apply
+from cryptexlab.search.study import find_study
+from cryptexlab.search.tuner import run_search
 
 
 @dataclass
@@ -58,13 +60,7 @@ def cross_validate_top(base: TrialConfig, section: CVNotebook) -> CVStudy:
     Raises:
         ParamsError: a multi-objective study.
     """
-    from cryptexlab.search.tuner import storage_for
-
-    storage, where = storage_for(SearchConfig(study_name=section.study_name, storage=section.storage))
-    try:
-        source: optuna.Study | None = optuna.load_study(study_name=section.study_name, storage=storage)
-    except KeyError:
-        source = None
+    source, where = find_study(SearchConfig(study_name=section.study_name, storage=section.storage))
     if source is not None and len(source.directions) != 1:
         raise ParamsError(f"03_cv ranks by one objective, but study {section.study_name!r} has "
                           f"{len(source.directions)}; cross-validate a single-objective study")
@@ -93,11 +89,9 @@ def cross_validate_top(base: TrialConfig, section: CVNotebook) -> CVStudy:
 def _run_cv_study(base: TrialConfig, section: CVNotebook, enqueue: list[dict[str, Any]], objective: Objective,
                   origin: str, holdout: dict[int, float]) -> CVStudy:
     """Enqueue the configurations (in order) into the CV study, run it with ``extra_trials`` more, rank."""
-    from cryptexlab.search.tuner import run_search
-
     train = {k: v for k, v in (("train.epochs", section.epochs), ("train.max_train_windows", section.max_train_windows),
                                ("train.max_eval_windows", section.max_eval_windows)) if v is not None}
-    base = apply(base, train) if train else base
+    base = with_values(base, train) if train else base
     search = SearchConfig(mode=section.space, pruner=section.pruner, n_trials=len(enqueue) + section.extra_trials,
                           objectives=[objective], study_name=section.cv_study_name, storage=section.storage,
                           cv=section.cv, enqueue=enqueue)
@@ -110,8 +104,6 @@ def _run_cv_study(base: TrialConfig, section: CVNotebook, enqueue: list[dict[str
 
 def _own_params(base: TrialConfig, space: SearchMode) -> dict[str, Any]:
     """The base configuration's values of the space's parameters (enqueued: the profile's own configuration)."""
-    from cryptexlab.search.spaces import parameter_names
-
     doc = base.to_dict()
     out: dict[str, Any] = {}
     for name in sorted(parameter_names(SearchConfig(mode=space), base.model)):

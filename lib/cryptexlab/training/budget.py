@@ -38,7 +38,8 @@ from torch.utils.data import Subset
 from cryptexlab.errors import ParamsError
 
 if TYPE_CHECKING:
-    from cryptexlab.data.windows import Samples
+    from cryptexlab.data.windows import Samples, Windows
+    from cryptexlab.params import TrainConfig
 
 
 def budget_windows(n_windows: int, stride: int, cap: int | None) -> np.ndarray:
@@ -104,3 +105,8 @@ class EvalBudget:
 def make_budget(n_windows: int, stride: int, cap: int | None) -> EvalBudget:
     """The budget of one period of ``n_windows`` windows."""
     return EvalBudget(budget_windows(n_windows, stride, cap), n_windows, stride, cap)
+
+
+def validation_budget(windows: Windows, train: TrainConfig) -> EvalBudget:
+    """The validation windows a run with this training configuration is scored on."""
+    return make_budget(windows.val.n_windows, train.eval_stride, train.eval_cap())

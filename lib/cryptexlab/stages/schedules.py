@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import optuna
 import pandas as pd
 import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
@@ -20,7 +19,8 @@ from optuna.trial import FrozenTrial, TrialState
 from cryptexlab.data.windows import Windows
 from cryptexlab.params import SchedulerConfig, SearchConfig
 from cryptexlab.schedulers import preview
-from cryptexlab.search.spaces import TrialConfig, apply
+from cryptexlab.search.config import TrialConfig, with_values
+from cryptexlab.search.study import find_study
 from cryptexlab.training import run_experiment
 
 
@@ -29,18 +29,14 @@ def best_or_default(base: TrialConfig, search: SearchConfig) -> tuple[TrialConfi
 
     The trial's configuration keeps ``base``'s epochs and ``max_train_windows`` (the notebook's budget).
     """
-    from cryptexlab.search.tuner import storage_for
-
-    storage, where = storage_for(search)
-    try:
-        study = optuna.load_study(study_name=search.study_name, storage=storage)
-    except KeyError:
+    study, where = find_study(search)
+    if study is None:
         return base, f"the profile's configuration (no study {search.study_name!r} in {where})"
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if len(t.values) == 1]
     if not done:
         return base, f"the profile's configuration (study {search.study_name!r} has no finished trial)"
     best = min(done, key=_value) if study.direction.name == "MINIMIZE" else max(done, key=_value)
-    config = apply(TrialConfig.from_trial(best), {"train.epochs": base.train.epochs,  # the notebook's budget
+    config = with_values(TrialConfig.from_trial(best), {"train.epochs": base.train.epochs,  # the notebook's budget
                                                   "train.max_train_windows": base.train.max_train_windows})
     return config, f"trial {best.number} of study {search.study_name!r} (val {best.value:.6g})"
 

@@ -1,7 +1,7 @@
 """Cross-validation of one configuration: one model per fold, in time order, scored per regime.
 
 The development period (every row before the test period) is cut into folds by a splitter of
-:mod:`cryptexlab.cv` (:mod:`cryptexlab.data.folds` builds each fold's windows, with a scaler fit
+:mod:`cryptexlab.cv` (:mod:`cryptexlab.cv.folds` builds each fold's windows, with a scaler fit
 on the fold's training rows only). For each fold in turn, :func:`cryptexlab.training.run_experiment`
 trains a fresh model on the fold's training windows and scores it on the fold's test block
 (early stopping, the evaluation budget and the random walk exactly as in a holdout trial), and
@@ -9,7 +9,7 @@ a ``report(fold, result)`` hook sees the folds so far, so that a search can stop
 configuration after its early folds (:mod:`cryptexlab.search.cv_objective`).
 
 Each fold's score is the objective's metric on the fold's scored windows. Its interval comes
-from the stationary bootstrap of those windows (:mod:`cryptexlab.bootstrap`); the interval of the
+from the stationary bootstrap of those windows (:mod:`cryptexlab.stats.bootstrap`); the interval of the
 mean over folds resamples every fold on its own and averages replication by replication.
 Every scored window is also labelled with its market regime (the HMM fit on the fold's training
 rows, the filtered label of the window's last input bar), and the metric is reported per regime,
@@ -37,17 +37,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cryptexlab.bootstrap import percentile_interval, replicate
-from cryptexlab.data.folds import Development, development, fold_regimes, fold_windows, make_splitter
+from cryptexlab.cv.folds import Development, development, fold_regimes, fold_windows, make_splitter
 from cryptexlab.data.windows import Windows
 from cryptexlab.errors import DataError, ParamsError
 from cryptexlab.metrics import metric
 from cryptexlab.params import CVConfig, DataConfig, ModelConfig, TrainConfig
-from cryptexlab.training import ExperimentResult, run_experiment, validation_budget
+from cryptexlab.stats.bootstrap import percentile_interval, replicate
+from cryptexlab.training import ExperimentResult, Runner, run_experiment, validation_budget
 
 #: Objectives a cross-validation can score (one per fold); training time is not a forecast score.
 CV_OBJECTIVES = ("val_mae", "val_mse", "val_mape", "val_directional_accuracy", "val_sharpe")
-Runner = Callable[..., ExperimentResult]
 
 
 @dataclass

@@ -6,7 +6,7 @@ forecasts every window of the untouched test period. The selected configuration 
 the best validation score) is then retrained on training + validation
 (:func:`cryptexlab.data.windows.refit_windows`, for the epochs its validation run chose) and
 forecasts the test period once. The ensemble of the ``top_k`` trials (weights fit on their
-validation forecasts, :mod:`cryptexlab.ensemble`) forecasts it too. These are the *candidates*:
+validation forecasts, :mod:`cryptexlab.stages.ensemble`) forecasts it too. These are the *candidates*:
 everything the search produced that one might report. Baselines and the no-LLM ablations of
 Tan et al. are trained beside them for comparison, outside the correction.
 
@@ -31,24 +31,24 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from cryptexlab.data.prepare import load_windows
 from cryptexlab.data.windows import Windows, refit_windows
-from cryptexlab.ensemble import fit_weights
 from cryptexlab.errors import ParamsError, PipelineError
 from cryptexlab.metrics import bars_per_year, trading_table
 from cryptexlab.params import TIMELLM_KINDS, SearchConfig, VerdictNotebook
+from cryptexlab.search.config import TrialConfig, with_values
 from cryptexlab.search.recovery import ranked_trials
-from cryptexlab.search.spaces import TrialConfig, apply
+from cryptexlab.search.study import find_study
+from cryptexlab.search.tuner import run_search
+from cryptexlab.stages.ensemble import fit_weights
 from cryptexlab.stats import (
     TestResult,
     deflated_sharpe,
@@ -61,9 +61,8 @@ from cryptexlab.stats import (
     step_ratios,
     window_losses,
 )
-from cryptexlab.training import ExperimentResult, run_experiment
+from cryptexlab.training import ExperimentResult, Runner, run_experiment
 
-Runner = Callable[..., ExperimentResult]
 SELECTED = "selected"
 ENSEMBLE = "ensemble"
 WALK = "random_walk"
@@ -135,17 +134,13 @@ def judge(base: TrialConfig, search: SearchConfig, settings: VerdictNotebook, *,
     Raises:
         PipelineError: the study has no completed single-objective trial.
     """
-    from cryptexlab.search.tuner import run_search, storage_for
-
     search = search.model_copy(update={"study_name": settings.study_name, "storage": settings.storage})
     if settings.run_search:
         run_search(base, search, runner=runner, show_progress_bar=False)
-    storage, where = storage_for(search)
-    try:
-        study = optuna.load_study(study_name=search.study_name, storage=storage)
-    except KeyError:
+    study, where = find_study(search)
+    if study is None:
         raise PipelineError(f"no study {search.study_name!r} in {where}; run 02_search first or set "
-                            "06_verdict.run_search: true") from None
+                            "06_verdict.run_search: true")
     done = [t for t in ranked_trials(study) if "config" in t.user_attrs]
     if not done:
         raise PipelineError(f"study {search.study_name!r} in {where} has no completed single-objective trial to judge; "
@@ -169,7 +164,7 @@ def judge(base: TrialConfig, search: SearchConfig, settings: VerdictNotebook, *,
             best_epochs = max(1, res.best_epoch or len(res.curve) or 1)
         bar.update()
     rounds = {"model.tabular.n_estimators": best_epochs} if best_cfg.model.kind == "lightgbm" else {}
-    refit = apply(best_cfg, {"train.epochs": best_epochs, **rounds})  # lightgbm: the rounds early stopping chose
+    refit = with_values(best_cfg, {"train.epochs": best_epochs, **rounds})  # lightgbm: the rounds early stopping chose
     res = runner(refit.data, refit.model, refit.train, windows=refit_windows(_windows(cache, best_cfg)),
                  evaluate_test=True, select_best=False)
     forecasts.append(_forecast(SELECTED, SELECTED, res, _windows(cache, best_cfg), done[0].number, done[0].value))
@@ -183,7 +178,7 @@ def judge(base: TrialConfig, search: SearchConfig, settings: VerdictNotebook, *,
             bar.update()
             continue
         values: dict[str, Any] = {"model.kind": name}
-        cfg = apply(best_cfg, values)
+        cfg = with_values(best_cfg, values)
         res = runner(cfg.data, cfg.model, cfg.train, windows=_windows(cache, cfg), evaluate_test=True)
         forecasts.append(_forecast(name, "baseline", res, _windows(cache, cfg)))
         bar.update()

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
-from cryptexlab.cv import (
+from cryptexlab.cv.splitters import (
     BlockedSplit,
     CombinatorialPurgedSplit,
     ExpandingWindowSplit,

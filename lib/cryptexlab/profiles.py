@@ -1,7 +1,16 @@
-"""The checks of a profile that need the library: loss and schedule parameters, backbones, enqueued trials.
+"""Loading a profile for a run: :func:`load_profile` = the schemas' parse (:func:`cryptexlab.params.parse_profile`)
++ the checks that need the library (loss and schedule parameters, backbones, enqueued trials).
 
-They run once when a profile loads (:func:`check_profile`, called by ``load_profile``), not per trial;
-the library modules they need are imported inside the functions, so that the schemas import none of them.
+:mod:`cryptexlab.params` is the leaf that every layer reads: it parses YAML and ``-p`` overrides and
+refuses a wrong key, type or range without importing torch. The checks here build a loss, a
+schedule on a dummy optimizer and read a backbone's config, so they sit above the losses, the
+schedulers and the models; they run once when a profile loads, not per trial. A caller that wants
+a bad value refused fast parses first (``run_all.py`` does) and checks after.
+
+Example:
+    >>> profile = load_profile("smoke", overrides=["data.synthetic.hours=2000"])
+    >>> profile.data.synthetic.hours
+    2000
 """
 
 from __future__ import annotations
@@ -10,11 +19,38 @@ import difflib
 import re
 from pathlib import Path
 
+import torch
+
 from cryptexlab.errors import ParamsError
-from cryptexlab.params._model import TIMELLM_KINDS, ModelConfig
-from cryptexlab.params._profile import Profile
-from cryptexlab.params._search import SearchConfig
-from cryptexlab.params._train import SchedulerConfig, TrainConfig
+from cryptexlab.losses import build_loss, loss_parameters
+from cryptexlab.models.backbones import REGISTRY, backbone_shape, resolve_backbone
+from cryptexlab.params import (
+    TIMELLM_KINDS,
+    ModelConfig,
+    Profile,
+    SchedulerConfig,
+    SearchConfig,
+    TrainConfig,
+    parameter_names,
+    parse_profile,
+)
+from cryptexlab.schedulers import SCHEDULER_PARAMS, build_scheduler
+
+
+def load_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Profile:
+    """Load, override and validate a profile: parse (keys, types, ranges, rules across sections), then
+    the checks that need the library (:func:`check_profile`).
+
+    Args:
+        name_or_path: A profile name in ``params/`` (``"quick"``) or a YAML path.
+        overrides: ``"dotted.key=value"`` strings; values are parsed as YAML scalars.
+
+    Raises:
+        ParamsError: naming the file or override, the key, the value and the rule.
+    """
+    profile, source = parse_profile(name_or_path, overrides, with_source=True)
+    check_profile(profile, source)
+    return profile
 
 
 def check_profile(profile: Profile, source: str = "profile") -> None:
@@ -48,8 +84,6 @@ _CHECK_STEPS, _CHECK_STEPS_PER_EPOCH = 1_000_000, 1_000
 
 
 def _loss_problems(train: TrainConfig) -> list[str]:
-    from cryptexlab.losses import build_loss, loss_parameters
-
     given, accepted = train.loss_params, loss_parameters(train.loss)
     unknown = sorted(set(given) - set(accepted))
     if unknown:
@@ -63,10 +97,6 @@ def _loss_problems(train: TrainConfig) -> list[str]:
 
 
 def _schedule_problems(schedule: SchedulerConfig, key: str, learning_rate: float) -> list[str]:
-    import torch
-
-    from cryptexlab.schedulers import SCHEDULER_PARAMS, build_scheduler
-
     given, accepted = schedule.params, SCHEDULER_PARAMS[schedule.kind]
     unknown = sorted(set(given) - set(accepted))
     if unknown:
@@ -86,8 +116,6 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def _backbone_problems(model: ModelConfig) -> list[str]:
-    from cryptexlab.models.backbones import backbone_shape
-
     name = model.llm_model
     problem = _backbone_name_problem(name)
     if problem:
@@ -111,8 +139,6 @@ def _backbone_problems(model: ModelConfig) -> list[str]:
 
 def _backbone_name_problem(name: str) -> str | None:
     """Why ``name`` names no backbone (not a registry name, an existing folder or a hub id), or None."""
-    from cryptexlab.models.backbones import REGISTRY, resolve_backbone
-
     if name.upper() in REGISTRY or Path(name).expanduser().exists() or _HUB_ID.fullmatch(name):
         return None
     try:
@@ -128,8 +154,6 @@ def _search_problems(search: SearchConfig, model: ModelConfig) -> list[str]:
     problems = [f"02_search.llm_choices.{i} = {name!r} is invalid: {problem}"
                 for i, name in enumerate(search.llm_choices) if (problem := _backbone_name_problem(name))]
     if search.enqueue:
-        from cryptexlab.search.spaces import parameter_names
-
         names = parameter_names(search, model)
         space = "grid" if search.method == "grid" else f"{search.mode} space"
         for i, entry in enumerate(search.enqueue):

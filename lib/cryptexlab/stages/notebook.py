@@ -2,7 +2,7 @@
 
 Example (first code cell after the parameters)::
 
-    from cryptexlab.notebook import setup
+    from cryptexlab.stages.notebook import setup
     setup()
 """
 
@@ -17,7 +17,7 @@ from cryptexlab.data.source import describe_source
 from cryptexlab.params import DataConfig, SearchConfig, TrainConfig
 
 if TYPE_CHECKING:
-    from cryptexlab.search.spaces import TrialConfig
+    from cryptexlab.search.config import TrialConfig
 
 #: ``plotly_mimetype`` draws in JupyterLab; ``notebook`` embeds plotly.js once per page so the
 #: HTML rendered by nbconvert draws with no network (``notebook_connected`` would use a CDN).
