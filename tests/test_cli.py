@@ -145,11 +145,11 @@ def test_choices_and_defaults_are_the_schemas() -> None:
     # a mode runs the profile of its name, so only the modes with a profile are offered (training has none)
     modes = _option(["optimize"], "--mode")
     assert modes.choices == [m for m in [*get_args(SearchMode), "cv", "analyze"] if m in available_profiles()]
-    assert "cv" in modes.choices  # the seed's cv mode: params/cv.yaml, every trial cross-validated
-    assert "analyze" in modes.choices  # the seed's analyze mode: params/analyze.yaml, 05_analysis alone
+    assert "cv" in modes.choices  # the design's cv mode: params/cv.yaml, every trial cross-validated
+    assert "analyze" in modes.choices  # the design's analyze mode: params/analyze.yaml, 05_analysis alone
     assert _option(["optimize"], "--cv-kind").choices == list(get_args(CVKind))
     assert "training" not in modes.choices and modes.default == SearchConfig().mode
-    assert _option(["optimize"], "--method").choices == [*get_args(SearchMethod), "optuna"]  # optuna: the seed's alias
+    assert _option(["optimize"], "--method").choices == [*get_args(SearchMethod), "optuna"]  # optuna: the design's alias
 
 
 def test_unknown_mode_is_refused_by_argparse(capsys) -> None:

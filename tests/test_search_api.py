@@ -1,4 +1,4 @@
-"""The seed's Python API and the optimize/schedule commands (training replaced by the fake runner)."""
+"""The design's Python API and the optimize/schedule commands (training replaced by the fake runner)."""
 
 from __future__ import annotations
 

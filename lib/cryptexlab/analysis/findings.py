@@ -41,7 +41,7 @@ def study_finding(name: str, s: dict[str, Any]) -> str:
     if imp["agree_on_top"]:
         parts.append(f"All three importance measures put `{top['fanova']}` first.")
     elif top:
-        named = {"fanova": "fANOVA", "ped_anova": "PED-ANOVA", "correlation": "the seed's correlation ranking"}
+        named = {"fanova": "fANOVA", "ped_anova": "PED-ANOVA", "correlation": "the correlation ranking"}
         parts.append("Importance: " + ", ".join(f"{named[m]} puts `{p}` first" for m, p in top.items())
                      + (f"; they disagree on {', '.join(f'`{p}`' for p in imp['disagree'])}." if imp["disagree"] else "."))
     elif c["completed"] >= 2:

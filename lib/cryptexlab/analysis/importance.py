@@ -4,7 +4,7 @@
   is distributed among the best 10% of trials than among all; fast, and meant for many trials.
 * ``fanova``: Optuna's fANOVA (``FanovaImportanceEvaluator``, a random forest's functional ANOVA):
   the share of the objective's variance a parameter explains on its own.
-* ``correlation``: the seed's correlation-based ranking, written here because no library computes
+* ``correlation``: the design's correlation-based ranking, written here because no library computes
   it: |Spearman rho| of a numeric parameter with the objective, the correlation ratio eta of a
   categorical one (the share of the objective's spread explained by the category means, square-rooted).
 
@@ -41,7 +41,7 @@ MIN_TRIALS = 5
 
 
 def correlation_importance(frame: pd.DataFrame, params: list[str], column: str = "value") -> dict[str, float]:
-    """The seed's ranking: |Spearman rho| (numeric) or eta (categorical) of each parameter with the objective."""
+    """The design's ranking: |Spearman rho| (numeric) or eta (categorical) of each parameter with the objective."""
     done = frame[frame["state"] == "COMPLETE"]
     y = done[column].astype(float)
     out: dict[str, float] = {}
@@ -139,6 +139,6 @@ def importance_figure(table: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for m, colour in zip(METHODS, ("#1f77b4", "#ff7f0e", "#7f7f7f"), strict=True):
         fig.add_trace(go.Bar(y=labels, x=rows[m], name=m.replace("_", "-"), orientation="h", marker_color=colour))
-    fig.update_layout(barmode="group", title="Parameter importance: PED-ANOVA, fANOVA and the seed's correlation ranking",
+    fig.update_layout(barmode="group", title="Parameter importance: PED-ANOVA, fANOVA and a correlation ranking",
                       xaxis_title="normalised importance", height=max(320, 60 * len(rows) + 120))
     return fig

@@ -1,6 +1,6 @@
 """``generate_comprehensive_report``: every analysis of one or several stored studies, timed, as JSON.
 
-As the seed's example: read the studies, analyse each (convergence, importance, distribution,
+As the design's example: read the studies, analyse each (convergence, importance, distribution,
 correlations, Pareto front when several objectives, trial attributes, robustness), compare them
 when there are several, and return a structured summary (also written as JSON). With
 ``figures=True`` the plotly figures come along for the notebook; the JSON never holds them.

@@ -1,6 +1,6 @@
 """Robustness of the best configuration: its score when one parameter moves to a neighbouring value.
 
-The seed's sensitivity analysis, from existing trials only (no new training): for each parameter,
+The design's sensitivity analysis, from existing trials only (no new training): for each parameter,
 the completed trials that are *near the best trial in every other parameter* (within ``tol`` of
 each parameter's range, on the log scale for log parameters, by choice index for categorical ones;
 a conditional parameter, present in some trials only, must equal the best trial's)

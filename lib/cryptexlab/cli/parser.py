@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true")
     train.set_defaults(handler=run_commands.train)
 
-    opt = commands.add_parser("optimize", help="run or resume a hyperparameter search (the seed's modes)")
+    opt = commands.add_parser("optimize", help="run or resume a hyperparameter search (the design's modes)")
     opt.add_argument("--mode", default=_default(SearchConfig, "mode"),
                      choices=[m for m in [*_choices(SearchConfig, "mode"), "cv", "analyze"] if m in available_profiles()],
                      help="a search mode; it runs the profile of the same name in params/ (cv: every trial scored "

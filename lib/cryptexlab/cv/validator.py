@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from cryptexlab.cv.folds import Development, development, fold_regimes, fold_windows, make_splitter
+from cryptexlab.data.source import load_features
 from cryptexlab.data.windows import Windows
 from cryptexlab.errors import DataError, ParamsError
 from cryptexlab.metrics import metric
@@ -157,8 +158,6 @@ class CrossValidator:
             raise ParamsError(f"cross-validation scores a forecast per fold; objective {objective!r} is not one of "
                               f"{', '.join(CV_OBJECTIVES)}")
         if frame is None:
-            from cryptexlab.data.source import load_features
-
             frame = load_features(data)[1].frame
         self.data, self.cv, self.metric = data, cv, objective.removeprefix("val_")
         self.dev: Development = development(frame, data)

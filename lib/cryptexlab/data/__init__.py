@@ -1,4 +1,8 @@
-"""Candles: loading, validation, repair, resampling, the synthetic default and periods."""
+"""Market data: candles (loading, validation, repair, resampling, download), the synthetic default and its
+known-answer variants, the feature sets and external series, regimes, the periods and the windows.
+
+The names re-exported here are the entry points; ``prepare.load_windows`` is what every run calls.
+"""
 
 from cryptexlab.data.candles import CandleData, CandleReport, load_candles, resample_candles
 from cryptexlab.data.source import describe_source, load_data

@@ -1,4 +1,4 @@
-"""The five feature sets of the seed, each a causal transformation of candles.
+"""The five feature sets of the design, each a causal transformation of candles.
 
 ==================== =========================================================================
 set                  columns (besides the basic ones)

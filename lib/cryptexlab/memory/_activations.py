@@ -67,6 +67,7 @@ from dataclasses import dataclass
 
 from cryptexlab.errors import ParamsError
 from cryptexlab.memory._facts import BackboneFacts
+from cryptexlab.models.prompt import PromptBuilder
 from cryptexlab.models.timellm import attention_heads_for, n_patches
 from cryptexlab.params import ModelConfig
 
@@ -285,8 +286,6 @@ def prompt_lengths(config: ModelConfig, seq_len: int, pred_len: int, facts: Back
             raise ParamsError("prompt_tokens=None needs a tokenizer, but these backbone facts have none; pass "
                               "prompt_tokens=N or read the facts with backbone_facts(backbone)")
         return given, 0
-    from cryptexlab.models.prompt import PromptBuilder
-
     if facts.family == "bert":  # bidirectional: one prompt, every position computed
         return (PromptBuilder(facts.tokenizer, config.description, seq_len, pred_len).length
                 if given is None else given), 0

@@ -1,1 +1,1 @@
-"""Hyperparameter search: spaces (functions of a trial), the Optuna tuner, the seed's Python API."""
+"""Hyperparameter search: spaces (functions of a trial), the Optuna tuner, the design's Python API."""

@@ -1,4 +1,4 @@
-"""The Python API of the seed's examples, on top of the profiles and :func:`run_search`.
+"""The Python API of the design's examples, on top of the profiles and :func:`run_search`.
 
     results = quick_optimize(datasets=["CRYPTEX_ENHANCED"], n_trials=20)
     results["best_parameters"], results["best_value"]
@@ -54,19 +54,19 @@ def optimize(mode: str, *, datasets: list[str] | None = None, overrides: list[st
 
 
 def quick_optimize(datasets: list[str] | None = None, n_trials: int = 20, **kw: Any) -> dict[str, Any]:
-    """The seed's ``quick_optimize``: the quick profile with ``n_trials`` trials."""
+    """The design's ``quick_optimize``: the quick profile with ``n_trials`` trials."""
     return optimize("quick", datasets=datasets, overrides=[f"02_search.n_trials={n_trials}", *_kw(kw)])
 
 
 def comprehensive_optimize(datasets: list[str] | None = None, n_trials: int = 100, **kw: Any) -> dict[str, Any]:
-    """The seed's ``comprehensive_optimize``: the comprehensive profile."""
+    """The design's ``comprehensive_optimize``: the comprehensive profile."""
     return optimize("comprehensive", datasets=datasets, overrides=[f"02_search.n_trials={n_trials}", *_kw(kw)])
 
 
 def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_list: Sequence[Mapping[str, Any]],
                  cv_splits: int = 3, *, cv_kind: CVKind = "purged", objective: str = "val_mae", profile: str = "quick",
                  runner: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """The seed's ``quick_cv_hpo``: score each configuration by cross-validation and rank them with intervals.
+    """The design's ``quick_cv_hpo``: score each configuration by cross-validation and rank them with intervals.
 
     Args:
         data: A data section, a Cryptex CSV path (the profile's data section reading that file), or
@@ -118,7 +118,7 @@ def quick_cv_hpo(data: DataConfig | str | os.PathLike[str] | None, parameters_li
 
 @dataclass(frozen=True)
 class OptimizationConfig:
-    """The seed's configuration object, mapped onto a profile's search section."""
+    """The design's configuration object, mapped onto a profile's search section."""
 
     method: str = "optuna"
     n_trials: int = 50
@@ -149,7 +149,7 @@ class OptimizationConfig:
 
 
 class HyperparameterOptimizer:
-    """The seed's orchestrator: ``HyperparameterOptimizer(config).optimize(mode)``."""
+    """The design's orchestrator: ``HyperparameterOptimizer(config).optimize(mode)``."""
 
     def __init__(self, config: OptimizationConfig) -> None:
         self.config = config

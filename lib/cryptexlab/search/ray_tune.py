@@ -1,4 +1,4 @@
-"""The seed's Ray Tune method (``02_search.method: ray``): the same spaces and runner, scheduled by Ray Tune.
+"""The design's Ray Tune method (``02_search.method: ray``): the same spaces and runner, scheduled by Ray Tune.
 
     cryptexlab optimize --method ray --n-trials 4
 

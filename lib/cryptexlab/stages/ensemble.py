@@ -1,4 +1,4 @@
-"""Ensemble weights (the seed's "ensemble weight optimization"), fit on validation only.
+"""Ensemble weights (the design's "ensemble weight optimization"), fit on validation only.
 
 Given validation forecasts of several models, find non-negative weights that sum to one and
 minimise a validation loss (scipy's SLSQP on the simplex); then report the ensemble's test error
