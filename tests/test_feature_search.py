@@ -27,7 +27,13 @@ from cryptexlab.plots.feature_importance import importance_figure
 from cryptexlab.profiles import check_profile, load_profile
 from cryptexlab.search import spaces
 from cryptexlab.search.config import TrialConfig
-from cryptexlab.stages.search_report import best_trial_importance, importance_finding
+from cryptexlab.stages.search_report import (
+    FOLD_COLUMNS,
+    BestTrialSummary,
+    best_trial_importance,
+    importance_finding,
+    summarize_best,
+)
 
 DATA = DataConfig.model_validate({"synthetic": {"hours": 1500}, "windows": {"seq_len": 32, "pred_len": 4}})
 LIGHTGBM = TrialConfig(DATA, ModelConfig(kind="lightgbm"), TrainConfig())
@@ -184,3 +190,66 @@ def test_02_search_shows_the_importance_of_a_lightgbm_search(tmp_path) -> None:
     assert "Feature importance (lightgbm, validation windows)." in page and "Which inputs the model uses (top 20 of" in page
     details = json.loads((run / "02_search.metrics.json").read_text())["details"]
     assert len(details["importance"]) == 20 and {"feature", "gain", "permutation"} <= set(details["importance"][0])
+
+
+def fake_study(*trials: dict) -> optuna.Study:
+    """An in-memory study holding completed trials with the given values, parameters and user attributes."""
+    study = optuna.create_study(direction="minimize")
+    for t in trials:
+        study.add_trial(optuna.trial.create_trial(
+            value=t["value"], params=t.get("params", {"lr": 0.01}),
+            distributions={"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)},
+            user_attrs=t["attrs"]))
+    return study
+
+
+HOLDOUT_ATTRS = {"val": {"mae": 3.0, "rmse": 4.0}, "val_random_walk": {"mae": 2.0, "rmse": 2.5},
+                 "config": RIDGE.to_dict()}
+FOLD = {"fold": 0, "score": 1.5, "random_walk": 2.0, "interval": [1.2, 1.8], "test_first": "2024-01-02",
+        "test_last": "2024-01-03", "scored_windows": 40, "seconds": 1.0, "device": "cpu"}
+CV_ATTRS = {"val": {"mae": 1.5}, "val_random_walk": {"mae": 2.0},
+            "cv": {"metric": "mae", "mean": 1.5, "done": 2, "random_walk_mean": 2.0, "planned": 2},
+            "cv_folds": [FOLD, {**FOLD, "fold": 1, "score": 1.5}]}
+
+
+def test_summary_of_a_holdout_best_trial() -> None:
+    study = fake_study({"value": 9.0, "attrs": {**HOLDOUT_ATTRS, "val": {"mae": 9.0}}},
+                       {"value": 3.0, "params": {"lr": 0.5}, "attrs": HOLDOUT_ATTRS})
+    s = summarize_best(study)
+    assert s.found and s.number == 1 and s.params == {"lr": 0.5} and not s.cross_validated
+    assert s.val == {"mae": 3.0, "rmse": 4.0} and s.val_random_walk == {"mae": 2.0, "rmse": 2.5}
+    assert s.mae_vs_random_walk == 1.5 and s.cv is None and s.folds is None
+    assert s.headline() == "Best trial 1: `{'lr': 0.5}`"
+    assert s.config == RIDGE
+    assert s.tables() == [] and s.figures() == [] and s.comparison_records() is None  # no baselines trained yet
+
+
+def test_a_holdout_summary_with_baselines_shows_the_comparison() -> None:
+    s = summarize_best(fake_study({"value": 3.0, "attrs": HOLDOUT_ATTRS})).with_baselines(TrainConfig(),
+                                                                                          kinds=("random_walk",))
+    assert s.comparison is not None and [t is s.comparison for t in s.tables()] == [True]
+    assert len(s.figures()) == 1
+    assert s.comparison_records() == [{"model": "best trial", "mae": 3.0, "rmse": 4.0, "mae_vs_random_walk": 1.5},
+                                      {"model": "random_walk", "mae": 2.0, "rmse": 2.5, "mae_vs_random_walk": 1.0}]
+
+
+def test_summary_of_a_cross_validated_best_trial() -> None:
+    s = summarize_best(fake_study({"value": 1.5, "attrs": CV_ATTRS}))
+    assert s.cross_validated and s.number == 0 and s.cv == CV_ATTRS["cv"]
+    assert s.folds is not None and list(s.folds.columns) == list(FOLD_COLUMNS)
+    assert s.folds["fold"].tolist() == [0, 1] and s.folds["scored_windows"].tolist() == [40, 40]
+    assert s.mae_vs_random_walk == 0.75
+    assert s.headline() == ("Best trial 0: cross-validated mae 1.5 over 2 folds against the random walk's 2 on the "
+                            "same windows; folds, regimes and pruning in 03_cv. `{'lr': 0.01}`")
+    assert s.with_baselines(TrainConfig()) is s  # its folds compare it with the random walk: nothing is trained
+    assert [t is s.folds for t in s.tables()] == [True] and s.figures() == [] and s.comparison_records() is None
+
+
+def test_summary_without_a_completed_trial() -> None:
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"failure_reason": "x"}))
+    s = summarize_best(study)
+    assert s == BestTrialSummary(None) and not s.found and s.number is None and s.config is None
+    assert s.mae_vs_random_walk is None and s.params == {}
+    assert s.headline() == "No trial completed: see the failures above."
+    assert s.with_baselines(TrainConfig()) is s and s.tables() == [] and s.figures() == []

@@ -1,4 +1,5 @@
-"""Notebook rules: no committed outputs, no def/class, a parameters cell of literals only."""
+"""Notebook rules: no committed outputs, no def/class, a parameters cell of literals only, the notebook's
+settings built one way (``notebook_settings(Schema, globals())``)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,26 @@ def test_parameters_cell_holds_literals_only(path: Path) -> None:
         ast.literal_eval(node.value)  # raises if not a literal
         names.add(node.targets[0].id)  # type: ignore[attr-defined]
     assert "metrics_path" in names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_own_section_is_built_with_notebook_settings(path: Path) -> None:
+    """A notebook that builds its section builds it with notebook_settings(<its schema>, globals()), never by
+    calling the schema or its model_validate itself."""
+    schema = NOTEBOOK_SECTIONS[path.stem].__name__
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        allowed = {id(call.args[0]) for call in ast.walk(tree) if isinstance(call, ast.Call)
+                   and isinstance(call.func, ast.Name) and call.func.id == "notebook_settings"
+                   and len(call.args) == 2 and isinstance(call.args[1], ast.Call)
+                   and isinstance(call.args[1].func, ast.Name) and call.args[1].func.id == "globals"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == schema and isinstance(node.ctx, ast.Load):
+                assert id(node) in allowed, (f"{path.name} cell {i}: build {schema} with "
+                                             f"notebook_settings({schema}, globals())")
 
 
 @pytest.mark.parametrize("profile", available_profiles())

@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cryptexlab.data.splits import data_periods, default_gap, periods_records, periods_table
 from cryptexlab.data.windows import make_loader, make_windows
 from cryptexlab.errors import DataError
 from cryptexlab.params import DataConfig
@@ -158,3 +159,32 @@ def test_scaler_and_training_windows_ignore_validation_and_test_data(n, factor, 
     np.testing.assert_array_equal(a.scaler.scale_, b.scaler.scale_)
     for i in (0, len(a.train) // 2, len(a.train) - 1):
         assert torch.equal(a.train[i][0], b.train[i][0]) and torch.equal(a.train[i][1], b.train[i][1])
+
+
+def test_default_gap_is_pred_len_unless_set() -> None:
+    assert default_gap(config()) == 3
+    assert default_gap(config(pred_len=24)) == 24
+    assert default_gap(config(split={"gap": 7})) == 7
+    assert default_gap(config(split={"gap": 0}, pred_len=5)) == 0  # 0 is a gap, not "unset" (make_windows refuses it)
+
+
+def test_the_windows_and_the_folds_cut_the_periods_of_the_default_gap() -> None:
+    from cryptexlab.cv.folds import development
+
+    f = frame(200)
+    periods = data_periods(f.index, config())
+    assert [(p.name, p.start, p.stop) for p in periods] == [("train", 0, 140), ("val", 143, 170), ("test", 173, 200)]
+    assert make_windows(f, config()).periods == periods
+    assert len(development(f, config()).frame) == 173 - 3  # the rows before the test period's gap
+    assert [(p.start, p.stop) for p in data_periods(f.index, config(split={"gap": 5}))] == [(0, 140), (145, 170),
+                                                                                            (175, 200)]
+
+
+def test_periods_table_and_records() -> None:
+    periods = data_periods(frame(200).index, config())
+    table = periods_table(periods)
+    assert list(table.columns) == ["period", "first", "last", "bars"]
+    assert table["period"].tolist() == ["train", "val", "test"] and table["bars"].tolist() == [140, 27, 27]
+    assert table["first"].iloc[1] == pd.Timestamp("2024-01-06 23:00", tz="UTC")
+    assert periods_records(periods)[0] == {"name": "train", "first": "2024-01-01 00:00:00+00:00",
+                                           "last": "2024-01-06 19:00:00+00:00", "bars": 140}

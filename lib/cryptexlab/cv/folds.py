@@ -39,7 +39,7 @@ from cryptexlab.cv.splitters import (
     SlidingWindowSplit,
 )
 from cryptexlab.data.regimes import filter_regimes, fit_regimes, regime_inputs
-from cryptexlab.data.splits import Period, split_periods
+from cryptexlab.data.splits import Period, default_gap, split_periods
 from cryptexlab.data.windows import WindowDataset, Windows, input_columns
 from cryptexlab.errors import DataError
 from cryptexlab.params import CVConfig, DataConfig
@@ -78,7 +78,7 @@ def development(frame: pd.DataFrame, config: DataConfig) -> Development:
         DataError: a configured column is missing, or the period is shorter than one window.
     """
     wc = config.windows
-    gap = config.split.gap if config.split.gap is not None else wc.pred_len
+    gap = default_gap(config)
     test = split_periods(frame.index, config.split, gap=gap)[2]
     dev = frame.iloc[: test.start - gap]
     columns, target = input_columns(dev, config)

@@ -2,25 +2,31 @@
 
 The periods are contiguous blocks in time order. ``gap`` rows at the start of the validation
 and test blocks belong to no period, so a target of ``pred_len <= gap`` bars at the end of one
-period never reaches into the next.
+period never reaches into the next. :func:`default_gap` is the one place that says what the gap
+of a data configuration is (``split.gap``, or ``pred_len`` when that is null); the windows, the
+cross-validation folds and the data notebook all read it.
 
 Example:
     >>> import pandas as pd
-    >>> from cryptexlab.params import SplitConfig
+    >>> from cryptexlab.params import DataConfig, SplitConfig
     >>> idx = pd.date_range("2024-01-01", periods=100, freq="1h", tz="UTC")
     >>> [(p.name, p.start, p.stop) for p in split_periods(idx, SplitConfig(train=0.7, val=0.2, test=0.1), gap=3)]
     [('train', 0, 70), ('val', 73, 90), ('test', 93, 100)]
+    >>> from cryptexlab.params import DataConfig
+    >>> default_gap(DataConfig.model_validate({"windows": {"pred_len": 12}}))
+    12
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cryptexlab.errors import DataError
-from cryptexlab.params import SplitConfig
+from cryptexlab.params import DataConfig, SplitConfig
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,35 @@ class Period:
     def rows(self) -> int:
         """Number of rows in the period."""
         return self.stop - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: name, first and last bar (ISO text), bars."""
+        return {"name": self.name, "first": str(self.first), "last": str(self.last), "bars": self.rows}
+
+
+def default_gap(config: DataConfig) -> int:
+    """Rows left out between consecutive periods: ``split.gap``, or ``pred_len`` when it is null
+    (the least that keeps every target inside its own period)."""
+    return config.split.gap if config.split.gap is not None else config.windows.pred_len
+
+
+def data_periods(index: pd.DatetimeIndex, config: DataConfig) -> list[Period]:
+    """The train, val and test periods of a data configuration: its split, with :func:`default_gap`.
+
+    Raises:
+        DataError: as :func:`split_periods`.
+    """
+    return split_periods(index, config.split, gap=default_gap(config))
+
+
+def periods_table(periods: list[Period]) -> pd.DataFrame:
+    """One row per period: its name, first and last bar, bars (what the data notebook shows)."""
+    return pd.DataFrame([{"period": p.name, "first": p.first, "last": p.last, "bars": p.rows} for p in periods])
+
+
+def periods_records(periods: list[Period]) -> list[dict[str, Any]]:
+    """The periods JSON-ready (:meth:`Period.to_dict`), as a notebook's metrics record them."""
+    return [p.to_dict() for p in periods]
 
 
 def split_periods(index: pd.DatetimeIndex, split: SplitConfig, gap: int = 0) -> list[Period]:

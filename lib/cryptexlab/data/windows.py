@@ -3,9 +3,9 @@
 A window starting at row s has inputs ``rows[s : s + seq_len]`` and targets
 ``rows[s + seq_len : s + seq_len + pred_len]``. Each period (train, val, test) is a contiguous
 block of rows, separated from the next by a gap of at least ``pred_len`` rows
-(:func:`cryptexlab.data.splits.split_periods`); every window lies wholly inside its own block,
-so no training target reaches the validation period. The scaler (scikit-learn's
-``StandardScaler``) is fit on the training block only and applied to all blocks.
+(:func:`cryptexlab.data.splits.split_periods`; the gap is :func:`cryptexlab.data.splits.default_gap`);
+every window lies wholly inside its own block, so no training target reaches the validation period.
+The scaler (scikit-learn's ``StandardScaler``) is fit on the training block only and applied to all blocks.
 
 Windows are never materialised: the Dataset keeps one scaled float32 array (rows x features)
 and slices it on demand, so memory grows with rows x features, not with the window count.
@@ -42,7 +42,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from cryptexlab.data.splits import Period, split_periods
+from cryptexlab.data.splits import Period, default_gap, split_periods
 from cryptexlab.errors import DataError
 from cryptexlab.params import DataConfig
 
@@ -138,7 +138,7 @@ def make_windows(frame: pd.DataFrame, config: DataConfig) -> Windows:
     """
     wc = config.windows
     columns, target = input_columns(frame, config)
-    gap = config.split.gap if config.split.gap is not None else wc.pred_len
+    gap = default_gap(config)
     if gap < wc.pred_len:
         raise DataError(f"split.gap={gap} is below pred_len={wc.pred_len}: a target would cross into the next "
                         "period; use a gap of at least pred_len (or null)")
