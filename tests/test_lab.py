@@ -51,4 +51,6 @@ def test_workbench_lab_serves_every_notebook(tmp_path) -> None:
     finally:
         os.kill(proc.pid, signal.SIGTERM)  # the pid the command printed: it exec'd into jupyter
         proc.wait(timeout=30)
-    assert proc.returncode is not None
+    assert proc.returncode == 0  # JupyterLab's own SIGTERM handler stopped it (-15: the signal killed a shell instead)
+    with pytest.raises(ConnectionRefusedError):  # and nothing answers on its port any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

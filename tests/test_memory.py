@@ -14,7 +14,6 @@ from conftest import public_names
 from cryptexlab.errors import ParamsError
 from cryptexlab.memory import (
     BackboneFacts,
-    MemoryEstimate,
     backbone_facts,
     estimate_memory,
     max_batch_size,
@@ -289,7 +288,10 @@ def test_to_dict_and_explain(facts) -> None:
         assert d[f"{name}_mib"] == pytest.approx(getattr(est, name) / 2**20, abs=1e-3)
     text = est.explain()
     assert "batch 32" in text and "total" in text and f"{est.total / 2**20:.1f} MiB" in text
-    assert isinstance(est, MemoryEstimate)
+    assert est.batch_size == 32 and est.training is True
+    model = build(ModelConfig(llm_layers=2), seq_len=96, pred_len=24)
+    assert est.trainable_params == sum(p.numel() for p in model.parameters() if p.requires_grad)  # exact count
+    assert est.activations == est.activations_fixed + 32 * est.activations_per_sample  # the documented split
     with pytest.raises(AttributeError):
         est.activations = 0  # frozen
 
