@@ -31,6 +31,7 @@ from cryptexlab.errors import PipelineError
 from cryptexlab.params import Profile
 from cryptexlab.paths import NOTEBOOKS_DIR, REPO_ROOT, REPORTS_DIR
 from cryptexlab.reports import NotebookResult, read_metrics, render_html, write_index
+from cryptexlab.search.study import check_profile_studies
 
 #: Parameters every notebook receives from the pipeline besides its own section.
 PIPELINE_PARAMETERS = ("metrics_path",)
@@ -119,6 +120,7 @@ def run_profile(
     """
     names = _select(profile.notebooks, only)
     check_parameters(profile, names, notebooks_dir)
+    check_profile_studies(profile, names)  # a study of other data is refused before 01_data, naming the key to set
     run_dir = _new_run_dir(reports_dir, profile_name)
     results: list[NotebookResult] = []
     failed = False

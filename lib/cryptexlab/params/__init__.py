@@ -53,7 +53,7 @@ from cryptexlab.params._data import (
     WindowConfig,
 )
 from cryptexlab.params._keys import SLICES, config_key_problem, config_keys, set_dotted
-from cryptexlab.params._load import available_profiles, parse_profile, profile_path
+from cryptexlab.params._load import available_profiles, parse_profile, profile_path, study_name, with_study_names
 from cryptexlab.params._model import (
     TABULAR_KINDS,
     TIMELLM_FIELDS,
@@ -148,6 +148,8 @@ __all__ = [
     "config_key_problem",
     "config_keys",
     "parse_profile",
+    "study_name",
+    "with_study_names",
     "profile_path",
     "set_dotted",
 ]

@@ -7,6 +7,7 @@ The checks that need the library (losses, schedules, backbones, enqueued names) 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, overload
 
@@ -72,15 +73,66 @@ def parse_profile(name_or_path: str | Path, overrides: list[str] | tuple[str, ..
     path = profile_path(name_or_path)
     raw = _read_yaml(path)
     source = str(path)
-    profile = _validate(raw, source=source)
+    profile = _validate(with_study_names(raw, path.stem), source=source)
     if overrides:
         merged = copy.deepcopy(raw)
         for item in overrides:
             _apply_override(merged, item)
         _drop_unused_model_fields(merged, raw, overrides)
         source = f"{path} with -p {' -p '.join(overrides)}"
-        profile = _validate(merged, source=source)
+        profile = _validate(with_study_names(merged, path.stem), source=source)
     return (profile, source) if with_source else profile
+
+
+#: The study-name keys each notebook derives from the run's ``study`` NAME when the profile leaves them out.
+DERIVED_STUDY_NAMES: dict[str, dict[str, str]] = {
+    "02_search": {"study_name": "{name}"},
+    "03_cv": {"study_name": "{name}", "cv_study_name": "{name}-cv"},
+    "04_schedules": {"study_name": "{name}"},
+    "06_verdict": {"study_name": "{name}"},
+}
+
+
+def study_name(raw: dict[str, Any], profile_name: str) -> str:
+    """The run's study NAME: the top-level ``study`` key, else the profile's name, with the data file's stem
+    when ``data.path`` is set, so that studies of different data stay apart without renaming.
+
+    Example:
+        >>> study_name({"data": {"path": "../shared/data/cryptex/candlesticks-h.csv"}}, "quick")
+        'quick-candlesticks-h'
+        >>> study_name({"study": "mine", "data": {"path": "x.csv"}}, "quick")
+        'mine'
+    """
+    if raw.get("study") is not None:
+        return str(raw["study"])
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    path = data.get("path") if data else None
+    if not path:
+        return profile_name
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(str(path)).stem).strip("-.") or "data"
+    return f"{profile_name}-{stem}"
+
+
+def with_study_names(raw: dict[str, Any], profile_name: str) -> dict[str, Any]:
+    """``raw`` with every study name a notebook of the run uses and the profile leaves out derived from the run's
+    NAME (:func:`study_name`): ``NAME`` for the search, the schedules and the verdict, ``NAME-cv`` for 03_cv's
+    study, and 05_analysis's ``studies`` the search's and the CV study's. A key the profile sets stays as it is."""
+    listed = raw.get("notebooks")
+    notebooks: list[Any] = listed if isinstance(listed, list) else []
+    name = study_name(raw, profile_name)
+    out = copy.deepcopy(raw)
+    for section in [s for s in (*DERIVED_STUDY_NAMES, "05_analysis") if s in notebooks and out.get(s, "") is None]:
+        out[section] = {}  # a section written with no keys (its study names derived)
+    for section, keys in DERIVED_STUDY_NAMES.items():
+        if section not in notebooks or not isinstance(out.get(section, {}), dict):
+            continue
+        values = out.setdefault(section, {})
+        for key, pattern in keys.items():
+            values.setdefault(key, pattern.format(name=name))
+    if "05_analysis" in notebooks and "02_search" in notebooks and isinstance(out.get("05_analysis", {}), dict):
+        written = [name] + ([f"{name}-cv"] if "03_cv" in notebooks else [])
+        out.setdefault("05_analysis", {}).setdefault("studies", written)
+    return out
 
 
 def _drop_unused_model_fields(merged: dict[str, Any], raw: dict[str, Any], overrides: list[str] | tuple[str, ...]

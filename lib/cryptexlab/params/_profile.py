@@ -59,6 +59,10 @@ class Profile(Section):
     """A whole parameter profile (one YAML file)."""
 
     description: str = ""
+    study: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$",
+                              description="the run's study name, from which every notebook's study names derive "
+                                          "(NAME, NAME-cv); null = the profile's name, with the data file's stem when "
+                                          "data.path is set (quick-candlesticks-h)")
     notebooks: list[str] = Field(min_length=1)
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()

@@ -30,6 +30,7 @@ from cryptexlab.errors import ParamsError
 from cryptexlab.params import API_METHODS, API_METRICS, OBJECTIVE_DIRECTIONS, CVConfig, CVKind, DataConfig
 from cryptexlab.profiles import load_profile
 from cryptexlab.search.config import TrialConfig, with_values
+from cryptexlab.search.study import check_stored_data
 from cryptexlab.search.tuner import SearchResult, run_search
 from cryptexlab.training import run_experiment
 
@@ -40,12 +41,15 @@ def optimize(mode: str, *, datasets: list[str] | None = None, overrides: list[st
              show_progress_bar: bool = True) -> dict[str, Any]:
     """Run the mode's profile (one study per dataset); returns best parameters, value, studies."""
     profile = load_profile(mode, overrides=list(overrides))
-    results: dict[str, SearchResult] = {}
+    profiles = {}
     for dataset in datasets or [profile.data.feature_set]:
         extra = [f"data.feature_set={dataset}"]
         if datasets and len(datasets) > 1:
             extra.append(f"02_search.study_name={profile.search.study_name}-{dataset}")
-        p = load_profile(mode, overrides=[*overrides, *extra])
+        profiles[dataset] = p = load_profile(mode, overrides=[*overrides, *extra])
+        check_stored_data(TrialConfig(p.data, p.model, p.train), [p.search])  # every study, before any trains
+    results: dict[str, SearchResult] = {}
+    for dataset, p in profiles.items():
         results[dataset] = run_search(TrialConfig(p.data, p.model, p.train), p.search,
                                       show_progress_bar=show_progress_bar)
     first = next(iter(results.values()))

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from cryptexlab.errors import ParamsError
-from cryptexlab.params import OBJECTIVE_DIRECTIONS, SearchConfig
+from cryptexlab.params import OBJECTIVE_DIRECTIONS, Profile, SearchConfig
+from cryptexlab.paths import STUDIES_DIR
 from cryptexlab.search.config import TrialConfig
 from cryptexlab.search.samplers import make_pruner, make_sampler
 from cryptexlab.search.storage import storage_for
@@ -44,8 +46,7 @@ def open_study(base: TrialConfig, search: SearchConfig, storage: optuna.storages
         if search.cv is not None:
             study.set_user_attr("cv", search.cv.model_dump())
     elif known != fingerprint and search.mode != "comprehensive":
-        raise ParamsError(f"study {search.study_name!r} was run on other data or windows (fingerprint {known}, "
-                          f"now {fingerprint}); choose another study_name or restore the data section")
+        raise ParamsError(other_data_message(search.study_name, known, fingerprint))
     else:
         scored = study.user_attrs.get("cv")
         now = search.cv.model_dump() if search.cv is not None else None
@@ -54,6 +55,52 @@ def open_study(base: TrialConfig, search: SearchConfig, storage: optuna.storages
                               f"scores them {_scoring(now)}: their values would not compare; choose another "
                               "study_name or restore the cv setting")
     return study
+
+
+def other_data_message(name: str, known: str, now: str) -> str:
+    """Why a study is refused for this data, and the one key that fixes it."""
+    return (f"study {name!r} was run on other data or windows (fingerprint {known}, now {now}); set the run's "
+            f"study name to another one (the top-level key study, e.g. -p study={name}-2), or restore the data section")
+
+
+def check_stored_data(base: TrialConfig, searches: list[SearchConfig]) -> None:
+    """Refuse, before anything runs, a run whose studies already hold trials of other data or windows.
+
+    Only studies that exist are read (a journal file that is not there holds none, and is not created here);
+    a comprehensive search varies the data per trial, so its study is not compared.
+
+    Raises:
+        ParamsError: naming the study, both fingerprints and the key to set (``study``).
+    """
+    fingerprint = base.fingerprint()
+    for search in searches:
+        target = search.storage or str(STUDIES_DIR / f"{search.study_name}.journal")
+        if search.mode == "comprehensive" or ("://" not in target and not Path(target).is_file()):
+            continue
+        study, _ = find_study(search)
+        known = None if study is None else study.user_attrs.get("data_fingerprint")
+        if known is not None and known != fingerprint:
+            raise ParamsError(other_data_message(search.study_name, known, fingerprint))
+
+
+def studies_written(profile: Profile, notebooks: list[str] | None = None) -> list[SearchConfig]:
+    """The studies a profile's run (or its ``notebooks``) writes: 02_search's, 03_cv's CV study (same storage),
+    and the verdict's when it runs its search first; each as the search section that opens it."""
+    names = profile.notebooks if notebooks is None else notebooks
+    out = [profile.search] if "02_search" in names else []
+    if "03_cv" in names:
+        cv = profile.cv_notebook
+        out.append(profile.search.model_copy(update={"study_name": cv.cv_study_name, "storage": cv.storage}))
+    if "06_verdict" in names and profile.verdict_notebook.run_search:
+        verdict = profile.verdict_notebook
+        out.append(profile.search.model_copy(update={"study_name": verdict.study_name, "storage": verdict.storage}))
+    return out
+
+
+def check_profile_studies(profile: Profile, notebooks: list[str] | None = None) -> None:
+    """:func:`check_stored_data` for every study the profile's run writes (``run_all.py``, ``cryptexlab verdict``
+    and ``cryptexlab optimize`` call it once the profile is loaded)."""
+    check_stored_data(TrialConfig(profile.data, profile.model, profile.train), studies_written(profile, notebooks))
 
 
 def _scoring(cv: dict[str, Any] | None) -> str:
