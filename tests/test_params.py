@@ -49,7 +49,7 @@ def test_unknown_key_names_key_file_and_allowed_keys(tmp_path) -> None:
 
 def test_unknown_top_level_key(tmp_path) -> None:
     path = _profile(tmp_path, "notebooks: [01_data]\nbudget: 3\n")
-    with pytest.raises(ParamsError, match=r"unknown key 'budget'\. Allowed keys: description, notebooks, data, model, train, 01_data"):
+    with pytest.raises(ParamsError, match=r"unknown key 'budget'\. Allowed keys: description, study, notebooks, data, model, train, 01_data"):
         load_profile(path)
 
 

@@ -53,7 +53,14 @@ from cryptexlab.params._data import (
     WindowConfig,
 )
 from cryptexlab.params._keys import SLICES, config_key_problem, config_keys, set_dotted
-from cryptexlab.params._load import available_profiles, parse_profile, profile_path, study_name, with_study_names
+from cryptexlab.params._load import (
+    DERIVED_STUDY_NAMES,
+    available_profiles,
+    parse_profile,
+    profile_path,
+    study_name,
+    with_study_names,
+)
 from cryptexlab.params._model import (
     TABULAR_KINDS,
     TIMELLM_FIELDS,
@@ -95,6 +102,7 @@ from cryptexlab.params._verdict import VerdictBaseline, VerdictNotebook
 
 __all__ = [
     "AnalysisNotebook",
+    "DERIVED_STUDY_NAMES",
     "API_METHODS",
     "API_METRICS",
     "FAMILY_PREFIX",
