@@ -12,7 +12,6 @@ Example:
     >>> idx = pd.date_range("2024-01-01", periods=100, freq="1h", tz="UTC")
     >>> [(p.name, p.start, p.stop) for p in split_periods(idx, SplitConfig(train=0.7, val=0.2, test=0.1), gap=3)]
     [('train', 0, 70), ('val', 73, 90), ('test', 93, 100)]
-    >>> from cryptexlab.params import DataConfig
     >>> default_gap(DataConfig.model_validate({"windows": {"pred_len": 12}}))
     12
 """
