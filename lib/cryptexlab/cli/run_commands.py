@@ -41,14 +41,12 @@ def train(args: argparse.Namespace) -> int:
 def verdict(args: argparse.Namespace) -> int:
     from cryptexlab.profiles import load_profile
     from cryptexlab.search.config import TrialConfig
-    from cryptexlab.search.study import check_stored_data
+    from cryptexlab.search.study import check_profile_studies
     from cryptexlab.stages.verdict import judge
 
     profile = load_profile(args.profile, overrides=args.param)
     base = TrialConfig(profile.data, profile.model, profile.train)
-    verdict_study = profile.search.model_copy(update={"study_name": profile.verdict_notebook.study_name,
-                                                      "storage": profile.verdict_notebook.storage})
-    check_stored_data(base, [verdict_study])  # a study of other data is refused before anything trains
+    check_profile_studies(profile, ["06_verdict"])  # a study of other data is refused before anything trains
     result = judge(base, profile.search, profile.verdict_notebook, progress=not args.json)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, default=str))
